@@ -1,0 +1,70 @@
+/* POST /api/v1/public/token - an Embed access token buys a session token. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "domain/sessions.h"
+#include "domain/token_request.h"
+
+static void on_recorded(void *ctx, int ok)
+{
+    http_request *req = ctx;
+    if (!ok) {
+        err_t e;
+        err_set(&e, ERR_UNAVAILABLE, "the session could not be recorded, so no token was issued; retry");
+        http_reply_error(req, &e);
+    }
+    http_resume(req);
+}
+
+void api_public_token(api_worker *w, http_request *req, const route_params *params)
+{
+    (void)params;
+    api_app *app = w->app;
+    int64_t now = clock_now();
+    err_t e;
+    store_token tok;
+    token_request treq;
+    session_issued out;
+    buf_init(&out.token, 32 * 1024);
+    buf_t reply;
+    buf_init(&reply, 40 * 1024);
+
+    if (sessions_authenticate(app->dir, http_header(req, "Authorization"), now, &tok, &e) != 0)
+        goto fail;
+    if (api_require_json(req) != 0)
+        goto out;
+    size_t len;
+    const char *body = http_body(req, &len);
+    if (token_request_parse(body, len, &treq, &e) != 0)
+        goto fail;
+    session_context ctx = {app->base_url, http_client(req), http_request_id(req)};
+    if (sessions_issue(app->dir, api_worker_signer(w), &tok, &treq, &ctx, now, &out, &e) != 0)
+        goto fail;
+
+    buf_puts(&reply, "{\"access_token\":");
+    buf_json_string(&reply, out.token.data, out.token.len);
+    buf_printf(&reply, ",\"token_type\":\"Bearer\",\"expires_in\":%lld}", (long long)out.expires_in);
+    http_add_header(req, "Cache-Control", "no-store");
+    /* The reply waits until the session record is durable. */
+    http_suspend(req);
+    http_reply_json(req, 200, &reply);
+    recorder_touch_token(app->rec, tok.id);
+    if (recorder_submit(app->rec, &out.record, &out.audit, on_recorded, req) != 0) {
+        err_set(&e, ERR_UNAVAILABLE, "the server is overloaded; retry shortly");
+        http_reply_error(req, &e);
+        http_resume(req);
+    }
+    goto out;
+fail:
+    log_msg(LOG_INFO, "token request refused", "request_id", http_request_id(req), "client",
+            http_client(req), "error", err_code(e.cls), "reason", e.detail, NULL);
+    http_reply_error(req, &e);
+out:
+    if (out.token.data)
+        explicit_bzero(out.token.data, out.token.len);
+    buf_free(&out.token);
+    buf_free(&reply);
+}

@@ -1,0 +1,86 @@
+/* tessera org create|list, tessera migrate */
+#include <stdio.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "core/clock.h"
+#include "domain/admin.h"
+
+int cmd_migrate(int argc, char **argv)
+{
+    cli_args a;
+    if (cli_parse(argc, argv, NULL, NULL, &a) != 0)
+        return CLI_USAGE;
+    if (cli_require_pos(&a, 0, "tessera migrate") != 0)
+        return CLI_USAGE;
+    err_t e;
+    store *s = cli_open_store(&a, &e);
+    if (s == NULL)
+        return cli_fail_err(&e);
+    s->ops->close(s);
+    if (a.json)
+        cli_print_json(json_pack("{s:b}", "migrated", 1));
+    else
+        fprintf(stderr, "database is up to date\n");
+    return CLI_OK;
+}
+
+int cmd_org_create(int argc, char **argv)
+{
+    cli_args a;
+    if (cli_parse(argc, argv, NULL, NULL, &a) != 0)
+        return CLI_USAGE;
+    if (cli_require_pos(&a, 1, "tessera org create NAME") != 0)
+        return CLI_USAGE;
+    err_t e;
+    store *s = cli_open_store(&a, &e);
+    if (s == NULL)
+        return cli_fail_err(&e);
+    admin_ctx c = {s, "cli", "", ""};
+    store_org org;
+    int rc = admin_org_create(&c, a.pos[0], &org, &e);
+    s->ops->close(s);
+    if (rc != 0)
+        return cli_fail_err(&e);
+    if (a.json)
+        cli_print_json(json_pack("{s:s, s:s}", "id", org.id, "name", org.name));
+    else
+        puts(org.id);
+    return CLI_OK;
+}
+
+static int print_org(void *ctx, const void *rec)
+{
+    const store_org *o = rec;
+    json_t *list = ctx;
+    char created[21];
+    clock_iso8601(o->created_at, created);
+    if (list)
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "id", o->id, "name", o->name,
+                                              "created_at", created));
+    else
+        printf("%s  %s  %s\n", o->id, created, o->name);
+    return 0;
+}
+
+int cmd_org_list(int argc, char **argv)
+{
+    cli_args a;
+    if (cli_parse(argc, argv, NULL, NULL, &a) != 0 || cli_require_pos(&a, 0, "tessera org list") != 0)
+        return CLI_USAGE;
+    err_t e;
+    store *s = cli_open_store(&a, &e);
+    if (s == NULL)
+        return cli_fail_err(&e);
+    json_t *list = a.json ? json_array() : NULL;
+    int rc = s->ops->org_each(s, print_org, list, &e);
+    s->ops->close(s);
+    if (rc != 0) {
+        json_decref(list);
+        return cli_fail_err(&e);
+    }
+    if (list)
+        cli_print_json(json_pack("{s:o}", "data", list));
+    return CLI_OK;
+}

@@ -1,0 +1,191 @@
+/* tessera serve - the server: store, directory, recorder, HTTP workers,
+ * and the main loop that applies changes and waits for SIGTERM/SIGINT. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "domain/signing_keys.h"
+
+#define SERVE_REFRESH_MS 200
+#define SERVE_DRAIN_MS 10000
+#define SERVE_MAX_WORKERS 64
+
+typedef struct {
+    store *store;          /* the main thread's handle (directory refresh) */
+    directory *dir;
+    recorder *rec;
+    api_app app;
+    api_worker *workers[SERVE_MAX_WORKERS];
+    unsigned nworkers;
+    http_server *http;
+} server_state;
+
+static int parse_workers(const cli_args *a, unsigned *n)
+{
+    const char *w = cli_opt(a, "workers");
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    *n = cores > 0 ? (unsigned)cores : 1;
+    if (w != NULL) {
+        char *end;
+        long v = strtol(w, &end, 10);
+        if (*w == '\0' || *end != '\0' || v < 1 || v > SERVE_MAX_WORKERS)
+            return cli_fail(CLI_USAGE, "--workers must be 1 to %d", SERVE_MAX_WORKERS);
+        *n = (unsigned)v;
+    }
+    if (*n > SERVE_MAX_WORKERS)
+        *n = SERVE_MAX_WORKERS;
+    return 0;
+}
+
+static int set_base_url(server_state *st, const char *base_url)
+{
+    if (base_url == NULL) {
+        snprintf(st->app.base_url, sizeof(st->app.base_url), "http://%s",
+                 http_server_address(st->http));
+        return 0;
+    }
+    size_t n = strlen(base_url);
+    while (n > 0 && base_url[n - 1] == '/')
+        n--;
+    if ((strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0) ||
+        n >= sizeof(st->app.base_url))
+        return cli_fail(CLI_USAGE, "--base-url must be an http:// or https:// URL");
+    memcpy(st->app.base_url, base_url, n);
+    st->app.base_url[n] = '\0';
+    return 0;
+}
+
+/* Opens everything up to (not including) the HTTP server. */
+static int open_state(server_state *st, const cli_args *a, err_t *e)
+{
+    unsigned char master[MASTER_KEY_LEN];
+    int rc = -1;
+    if (master_key_load(a->db_url, master, e) != 0)
+        goto out;
+    st->store = cli_open_store(a, e);
+    if (st->store == NULL || signing_keys_ensure(st->store, master, e) != 0)
+        goto out;
+    st->dir = directory_new(master);
+    if (directory_load(st->dir, st->store, e) != 0)
+        goto out;
+    store *rec_store = store_open(a->db_url, e);
+    if (rec_store == NULL)
+        goto out;
+    st->rec = recorder_start(rec_store, e);
+    if (st->rec == NULL) {
+        rec_store->ops->close(rec_store);
+        goto out;
+    }
+    st->app.dir = st->dir;
+    st->app.rec = st->rec;
+    rc = 0;
+out:
+    explicit_bzero(master, sizeof(master));
+    return rc;
+}
+
+static void close_state(server_state *st)
+{
+    http_server_stop(st->http);
+    recorder_stop(st->rec);
+    for (unsigned i = 0; i < st->nworkers; i++)
+        api_worker_free(st->workers[i]);
+    directory_free(st->dir);
+    if (st->store)
+        st->store->ops->close(st->store);
+}
+
+/* Waits for a stop signal, applying store changes every SERVE_REFRESH_MS. */
+static int run_until_signal(server_state *st, const sigset_t *stop)
+{
+    struct timespec tick = {0, SERVE_REFRESH_MS * 1000000L};
+    for (;;) {
+        int sig = sigtimedwait(stop, NULL, &tick);
+        if (sig > 0)
+            return sig;
+        err_t e;
+        if (directory_refresh(st->dir, st->store, &e) != 0)
+            log_msg(LOG_WARN, "cannot apply store changes; retrying", "error", e.detail, NULL);
+    }
+}
+
+static void drain(server_state *st)
+{
+    http_server_quiesce(st->http);
+    int64_t deadline = clock_mono_ms() + SERVE_DRAIN_MS;
+    while (http_server_inflight(st->http) > 0 && clock_mono_ms() < deadline) {
+        struct timespec ms = {0, 10 * 1000000L};
+        nanosleep(&ms, NULL);
+    }
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static const char *const values[] = {"listen", "base-url", "workers", NULL};
+    cli_args a;
+    if (cli_parse(argc, argv, values, NULL, &a) != 0 ||
+        cli_require_pos(&a, 0, "tessera serve [--listen ADDR:PORT] [--base-url URL] [--workers N]") != 0)
+        return CLI_USAGE;
+    server_state st;
+    memset(&st, 0, sizeof(st));
+    int code = parse_workers(&a, &st.nworkers);
+    if (code != 0)
+        return code;
+
+    /* Signals are taken by sigtimedwait on this thread only; every thread
+     * started from here on inherits the blocked mask. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    err_t e;
+    if (open_state(&st, &a, &e) != 0) {
+        close_state(&st);
+        return cli_fail_err(&e);
+    }
+    void *ctx[SERVE_MAX_WORKERS];
+    for (unsigned i = 0; i < st.nworkers; i++)
+        ctx[i] = st.workers[i] = api_worker_new(&st.app);
+    http_config cfg = {
+        .listen = cli_opt(&a, "listen") ? cli_opt(&a, "listen") : "127.0.0.1:8080",
+        .workers = st.nworkers,
+        .worker_ctx = ctx,
+        .handle = api_dispatch,
+        .app = &st.app,
+        .max_connections = 4096,
+        .idle_timeout_seconds = 30,
+    };
+    st.http = http_server_start(&cfg, &e);
+    if (st.http == NULL) {
+        close_state(&st);
+        return cli_fail_err(&e);
+    }
+    if ((code = set_base_url(&st, cli_opt(&a, "base-url"))) != 0) {
+        close_state(&st);
+        return code;
+    }
+    log_msg(LOG_INFO, "tessera started", "address", http_server_address(st.http), "base_url",
+            st.app.base_url, NULL);
+    fprintf(stderr, "listening on http://%s\n", http_server_address(st.http));
+    fflush(stderr);
+
+    int sig = run_until_signal(&st, &stop);
+    log_msg(LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    drain(&st);
+    close_state(&st);
+    log_msg(LOG_INFO, "stopped", NULL);
+    return CLI_OK;
+}

@@ -1,0 +1,61 @@
+/* admin.h - administrative operations, shared by the CLI and the admin API
+ * so nothing is implemented twice. Each validates its input, writes through
+ * the store with an audit event in the same transaction, and never logs or
+ * stores a secret. */
+#ifndef TESSERA_DOMAIN_ADMIN_H
+#define TESSERA_DOMAIN_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "domain/access_token.h"
+#include "store/store.h"
+
+typedef struct {
+    store *store;
+    const char *actor;      /* "cli", an email, or "token:<id>" */
+    const char *client;     /* client address or "" */
+    const char *request_id; /* or "" */
+} admin_ctx;
+
+#define ADMIN_MAX_ORIGINS 32
+#define ADMIN_TOKEN_MAX_DAYS 3650
+#define ADMIN_TOKEN_DEFAULT_DAYS 90
+
+/* Resolving "id or unambiguous name" arguments. */
+int admin_find_org(store *s, const char *id_or_name, store_org *out, err_t *e);
+int admin_find_group(store *s, const char *org_id, const char *id_or_name, store_group *out, err_t *e);
+int admin_find_app(store *s, const char *org_id, const char *id_or_name, store_app *out, err_t *e);
+
+int admin_org_create(const admin_ctx *c, const char *name, store_org *out, err_t *e);
+/* password may be NULL (no console sign-in). role: owner|admin|developer|end-user. */
+int admin_user_add(const admin_ctx *c, const char *org_id, const char *email, const char *name,
+                   const char *role, const char *password, store_user *out, err_t *e);
+/* value[ACCESS_TOKEN_LEN + 1] receives the secret: shown once by the caller. */
+int admin_token_create(const admin_ctx *c, const char *org_id, const char *name, const char *type,
+                       int64_t expires_at, store_token *out, char *value, err_t *e);
+int admin_token_revoke(const admin_ctx *c, const char *org_id, const char *token_id, err_t *e);
+int admin_group_create(const admin_ctx *c, const char *org_id, const char *name, store_group *out,
+                       err_t *e);
+int admin_group_grant(const admin_ctx *c, const char *org_id, const char *group_id,
+                      const char *app_id, const char *permission, err_t *e);
+int admin_group_add_member(const admin_ctx *c, const char *org_id, const char *group_id,
+                           const char *email, err_t *e);
+int admin_app_create(const admin_ctx *c, const char *org_id, const char *name, const char *mode,
+                     const char *const *origins, size_t norigins, store_app *out, err_t *e);
+/* Stores every regular file under dir (which needs an index.html) as the
+ * app's next version. */
+int admin_app_deploy(const admin_ctx *c, const char *org_id, const char *app_id, const char *dir,
+                     store_app_version *out, err_t *e);
+
+/* Fills an audit event of c's actor, client and request id (detail "{}"). */
+void admin_audit_init(store_audit *a, const admin_ctx *c, const char *org_id, const char *action,
+                      const char *target);
+
+/* Validation helpers, also used by the admin API. */
+int admin_check_name(const char *what, const char *name, err_t *e);
+/* Normalises an origin ("https://host[:port]", lower-case, no path). */
+int admin_normalize_origin(const char *in, char *out, size_t cap, err_t *e);
+
+#endif

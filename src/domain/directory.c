@@ -1,0 +1,543 @@
+#include "domain/directory.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/hmap.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "domain/signing_keys.h"
+
+typedef struct {
+    char app_id[STORE_ID_MAX];
+    char permission[32];
+} dir_grant;
+
+typedef struct {
+    store_group rec;
+    dir_grant *grants;
+    size_t ngrants;
+} dir_group;
+
+typedef struct {
+    store_user rec;
+    char (*groups)[STORE_ID_MAX];
+    size_t ngroups;
+} dir_user;
+
+typedef struct {
+    store_key rec;
+    jwt_key *key; /* with its private part; never handed out, only cloned */
+} dir_key;
+
+struct directory {
+    pthread_rwlock_t lock;
+    unsigned char master[MASTER_KEY_LEN];
+    int64_t seq;     /* last change applied */
+    hmap orgs;       /* id -> store_org* (owned) */
+    hmap tokens;     /* hash -> store_token* (owned) */
+    hmap token_ids;  /* id -> store_token* (borrowed from tokens) */
+    hmap groups;     /* id -> dir_group* (owned) */
+    hmap users;      /* org_id "/" email -> dir_user* (owned) */
+    hmap user_ids;   /* id -> dir_user* (borrowed from users) */
+    hmap apps;       /* id -> store_app* (owned) */
+    dir_key *keys;   /* owned array */
+    size_t nkeys;
+    uint64_t key_gen;
+};
+
+static void free_group(void *p)
+{
+    dir_group *g = p;
+    if (g) {
+        free(g->grants);
+        free(g);
+    }
+}
+
+static void free_user(void *p)
+{
+    dir_user *u = p;
+    if (u) {
+        free(u->groups);
+        free(u);
+    }
+}
+
+static void free_keys(directory *d)
+{
+    for (size_t i = 0; i < d->nkeys; i++)
+        jwt_key_free(d->keys[i].key);
+    free(d->keys);
+    d->keys = NULL;
+    d->nkeys = 0;
+}
+
+directory *directory_new(const unsigned char master_key[32])
+{
+    directory *d = xcalloc(1, sizeof(*d));
+    pthread_rwlock_init(&d->lock, NULL);
+    memcpy(d->master, master_key, MASTER_KEY_LEN);
+    hmap_init(&d->orgs);
+    hmap_init(&d->tokens);
+    hmap_init(&d->token_ids);
+    hmap_init(&d->groups);
+    hmap_init(&d->users);
+    hmap_init(&d->user_ids);
+    hmap_init(&d->apps);
+    return d;
+}
+
+void directory_free(directory *d)
+{
+    if (d == NULL)
+        return;
+    hmap_free(&d->orgs, free);
+    hmap_free(&d->token_ids, NULL);
+    hmap_free(&d->tokens, free);
+    hmap_free(&d->groups, free_group);
+    hmap_free(&d->user_ids, NULL);
+    hmap_free(&d->users, free_user);
+    hmap_free(&d->apps, free);
+    free_keys(d);
+    pthread_rwlock_destroy(&d->lock);
+    explicit_bzero(d->master, sizeof(d->master));
+    free(d);
+}
+
+/* ---- upserts (caller holds the write lock) ---- */
+
+static void put_org(directory *d, const store_org *o)
+{
+    store_org *copy = xmalloc(sizeof(*copy));
+    *copy = *o;
+    free(hmap_put(&d->orgs, o->id, copy));
+}
+
+static void put_token(directory *d, const store_token *t)
+{
+    store_token *old = hmap_get(&d->token_ids, t->id);
+    if (old != NULL) {
+        hmap_del(&d->tokens, old->hash);
+        hmap_del(&d->token_ids, t->id);
+        free(old);
+    }
+    store_token *copy = xmalloc(sizeof(*copy));
+    *copy = *t;
+    hmap_put(&d->tokens, copy->hash, copy);
+    hmap_put(&d->token_ids, copy->id, copy);
+}
+
+static void drop_token(directory *d, const char *id)
+{
+    store_token *old = hmap_del(&d->token_ids, id);
+    if (old != NULL) {
+        hmap_del(&d->tokens, old->hash);
+        free(old);
+    }
+}
+
+static void put_group(directory *d, const store_group *g)
+{
+    dir_group *cur = hmap_get(&d->groups, g->id);
+    if (cur != NULL) {
+        cur->rec = *g;
+        return;
+    }
+    cur = xcalloc(1, sizeof(*cur));
+    cur->rec = *g;
+    hmap_put(&d->groups, g->id, cur);
+}
+
+static void user_key(const char *org_id, const char *email, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", org_id, email);
+}
+
+static void put_user(directory *d, const store_user *u)
+{
+    dir_user *cur = hmap_get(&d->user_ids, u->id);
+    char key[STORE_ID_MAX + STORE_EMAIL_MAX + 1];
+    if (cur != NULL) {
+        user_key(cur->rec.org_id, cur->rec.email, key, sizeof(key));
+        hmap_del(&d->users, key);
+        cur->rec = *u;
+    } else {
+        cur = xcalloc(1, sizeof(*cur));
+        cur->rec = *u;
+        hmap_put(&d->user_ids, u->id, cur);
+    }
+    user_key(u->org_id, u->email, key, sizeof(key));
+    hmap_put(&d->users, key, cur);
+}
+
+static void user_add_group(dir_user *u, const char *group_id)
+{
+    for (size_t i = 0; i < u->ngroups; i++)
+        if (strcmp(u->groups[i], group_id) == 0)
+            return;
+    u->groups = xrealloc(u->groups, (u->ngroups + 1) * sizeof(*u->groups));
+    snprintf(u->groups[u->ngroups++], STORE_ID_MAX, "%s", group_id);
+}
+
+static void put_app(directory *d, const store_app *a)
+{
+    store_app *copy = xmalloc(sizeof(*copy));
+    *copy = *a;
+    free(hmap_put(&d->apps, a->id, copy));
+}
+
+/* ---- store callbacks ---- */
+
+typedef struct {
+    directory *d;
+    err_t *e;
+    int failed;
+} load_ctx;
+
+static int on_org(void *ctx, const void *rec)
+{
+    put_org(((load_ctx *)ctx)->d, rec);
+    return 0;
+}
+
+static int on_token(void *ctx, const void *rec)
+{
+    put_token(((load_ctx *)ctx)->d, rec);
+    return 0;
+}
+
+static int on_group(void *ctx, const void *rec)
+{
+    put_group(((load_ctx *)ctx)->d, rec);
+    return 0;
+}
+
+static int on_grant(void *ctx, const void *rec)
+{
+    const store_grant *g = rec;
+    dir_group *grp = hmap_get(&((load_ctx *)ctx)->d->groups, g->group_id);
+    if (grp == NULL)
+        return 0;
+    grp->grants = xrealloc(grp->grants, (grp->ngrants + 1) * sizeof(*grp->grants));
+    dir_grant *slot = &grp->grants[grp->ngrants++];
+    snprintf(slot->app_id, sizeof(slot->app_id), "%s", g->app_id);
+    snprintf(slot->permission, sizeof(slot->permission), "%s", g->permission);
+    return 0;
+}
+
+static int on_user(void *ctx, const void *rec)
+{
+    put_user(((load_ctx *)ctx)->d, rec);
+    return 0;
+}
+
+static int on_member(void *ctx, const void *rec)
+{
+    const store_member *m = rec;
+    dir_user *u = hmap_get(&((load_ctx *)ctx)->d->user_ids, m->user_id);
+    if (u != NULL)
+        user_add_group(u, m->group_id);
+    return 0;
+}
+
+static int on_app(void *ctx, const void *rec)
+{
+    put_app(((load_ctx *)ctx)->d, rec);
+    return 0;
+}
+
+static int on_key(void *ctx, const void *rec)
+{
+    load_ctx *lc = ctx;
+    const store_key *k = rec;
+    directory *d = lc->d;
+    if (strcmp(k->state, "retired") == 0)
+        return 0;
+    jwt_key *key = signing_keys_open(k, d->master, lc->e);
+    if (key == NULL) {
+        lc->failed = 1;
+        return 1;
+    }
+    for (size_t i = 0; i < d->nkeys; i++) {
+        if (strcmp(d->keys[i].rec.kid, k->kid) == 0) {
+            jwt_key_free(d->keys[i].key);
+            d->keys[i].rec = *k;
+            d->keys[i].key = key;
+            return 0;
+        }
+    }
+    d->keys = xrealloc(d->keys, (d->nkeys + 1) * sizeof(*d->keys));
+    d->keys[d->nkeys].rec = *k;
+    d->keys[d->nkeys].key = key;
+    d->nkeys++;
+    return 0;
+}
+
+static int load_keys(directory *d, store *s, err_t *e)
+{
+    load_ctx lc = {d, e, 0};
+    free_keys(d);
+    if (s->ops->key_each(s, on_key, &lc, e) != 0 || lc.failed)
+        return -1;
+    d->key_gen++;
+    return 0;
+}
+
+int directory_load(directory *d, store *s, err_t *e)
+{
+    load_ctx lc = {d, e, 0};
+    int rc = -1;
+    pthread_rwlock_wrlock(&d->lock);
+    if (s->ops->change_latest(s, &d->seq, e) != 0 || s->ops->org_each(s, on_org, &lc, e) != 0 ||
+        s->ops->token_each(s, NULL, on_token, &lc, e) != 0 ||
+        s->ops->group_each(s, NULL, on_group, &lc, e) != 0 ||
+        s->ops->grant_each(s, NULL, NULL, on_grant, &lc, e) != 0 ||
+        s->ops->user_each(s, NULL, on_user, &lc, e) != 0 ||
+        s->ops->member_each(s, NULL, NULL, on_member, &lc, e) != 0 ||
+        s->ops->app_each(s, NULL, on_app, &lc, e) != 0 || load_keys(d, s, e) != 0)
+        goto out;
+    rc = 0;
+out:
+    pthread_rwlock_unlock(&d->lock);
+    return rc;
+}
+
+/* ---- refresh: re-read each changed row and replace the cached copy ---- */
+
+typedef struct {
+    store_change *items;
+    size_t n, cap;
+} change_list;
+
+static int on_change(void *ctx, const void *rec)
+{
+    change_list *cl = ctx;
+    if (cl->n == cl->cap) {
+        cl->cap = cl->cap ? cl->cap * 2 : 16;
+        cl->items = xrealloc(cl->items, cl->cap * sizeof(*cl->items));
+    }
+    cl->items[cl->n++] = *(const store_change *)rec;
+    return cl->n >= 4096; /* apply in slices; the next refresh continues */
+}
+
+typedef struct {
+    const char *org_id;
+    const char *group_id;
+} membership_ref;
+
+static void remove_membership(void *ctx, const char *key, void *val)
+{
+    const membership_ref *ref = ctx;
+    dir_user *u = val;
+    (void)key;
+    if (strcmp(u->rec.org_id, ref->org_id) != 0)
+        return;
+    for (size_t g = 0; g < u->ngroups; g++) {
+        if (strcmp(u->groups[g], ref->group_id) == 0) {
+            memmove(&u->groups[g], &u->groups[g + 1], (u->ngroups - g - 1) * sizeof(*u->groups));
+            u->ngroups--;
+            return;
+        }
+    }
+}
+
+static void reset_group_members(directory *d, const char *org_id, const char *group_id)
+{
+    membership_ref ref = {org_id, group_id};
+    hmap_each(&d->user_ids, remove_membership, &ref);
+}
+
+/* Applies one change; the write lock is held. Missing rows are dropped. */
+static int apply_change(directory *d, store *s, const store_change *c, err_t *e)
+{
+    load_ctx lc = {d, e, 0};
+    err_t miss;
+    if (strcmp(c->kind, "org") == 0) {
+        store_org o;
+        if (s->ops->org_get(s, c->id, &o, &miss) == 0)
+            put_org(d, &o);
+    } else if (strcmp(c->kind, "token") == 0) {
+        store_token t;
+        if (s->ops->token_get(s, c->org_id, c->id, &t, &miss) == 0)
+            put_token(d, &t);
+        else
+            drop_token(d, c->id);
+    } else if (strcmp(c->kind, "group") == 0) {
+        store_group g;
+        if (s->ops->group_get(s, c->org_id, c->id, &g, &miss) == 0)
+            put_group(d, &g);
+        else
+            free_group(hmap_del(&d->groups, c->id));
+    } else if (strcmp(c->kind, "grant") == 0) {
+        dir_group *g = hmap_get(&d->groups, c->id);
+        if (g != NULL) {
+            g->ngrants = 0;
+            return s->ops->grant_each(s, c->org_id, c->id, on_grant, &lc, e);
+        }
+    } else if (strcmp(c->kind, "user") == 0) {
+        store_user u;
+        if (s->ops->user_get(s, c->org_id, c->id, &u, &miss) == 0)
+            put_user(d, &u);
+    } else if (strcmp(c->kind, "member") == 0) {
+        reset_group_members(d, c->org_id, c->id);
+        return s->ops->member_each(s, c->org_id, c->id, on_member, &lc, e);
+    } else if (strcmp(c->kind, "app") == 0) {
+        store_app a;
+        if (s->ops->app_get(s, c->org_id, c->id, &a, &miss) == 0)
+            put_app(d, &a);
+    } else if (strcmp(c->kind, "key") == 0) {
+        return load_keys(d, s, e);
+    }
+    return 0;
+}
+
+int directory_refresh(directory *d, store *s, err_t *e)
+{
+    change_list cl = {0};
+    int64_t after;
+    pthread_rwlock_rdlock(&d->lock);
+    after = d->seq;
+    pthread_rwlock_unlock(&d->lock);
+    if (s->ops->changes_since(s, after, on_change, &cl, e) != 0) {
+        free(cl.items);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < cl.n && rc == 0; i++) {
+        pthread_rwlock_wrlock(&d->lock);
+        rc = apply_change(d, s, &cl.items[i], e);
+        if (rc == 0)
+            d->seq = cl.items[i].seq;
+        pthread_rwlock_unlock(&d->lock);
+    }
+    if (cl.n > 0)
+        log_msg(LOG_DEBUG, "directory refreshed", NULL);
+    free(cl.items);
+    return rc;
+}
+
+/* ---- lookups ---- */
+
+int directory_token_by_hash(directory *d, const char *hash_hex, store_token *out)
+{
+    pthread_rwlock_rdlock(&d->lock);
+    store_token *t = hmap_get(&d->tokens, hash_hex);
+    if (t)
+        *out = *t;
+    pthread_rwlock_unlock(&d->lock);
+    return t ? 0 : -1;
+}
+
+int directory_token_by_id(directory *d, const char *id, store_token *out)
+{
+    pthread_rwlock_rdlock(&d->lock);
+    store_token *t = hmap_get(&d->token_ids, id);
+    if (t)
+        *out = *t;
+    pthread_rwlock_unlock(&d->lock);
+    return t ? 0 : -1;
+}
+
+int directory_org(directory *d, const char *id, store_org *out)
+{
+    pthread_rwlock_rdlock(&d->lock);
+    store_org *o = hmap_get(&d->orgs, id);
+    if (o)
+        *out = *o;
+    pthread_rwlock_unlock(&d->lock);
+    return o ? 0 : -1;
+}
+
+int directory_group_name(directory *d, const char *org_id, const char *group_id,
+                         char name[STORE_NAME_MAX])
+{
+    pthread_rwlock_rdlock(&d->lock);
+    dir_group *g = hmap_get(&d->groups, group_id);
+    int found = g != NULL && strcmp(g->rec.org_id, org_id) == 0;
+    if (found)
+        memcpy(name, g->rec.name, STORE_NAME_MAX);
+    pthread_rwlock_unlock(&d->lock);
+    return found ? 0 : -1;
+}
+
+int directory_user_by_email(directory *d, const char *org_id, const char *email, store_user *out,
+                            char (*group_ids)[STORE_ID_MAX], size_t max, size_t *ngroups)
+{
+    char key[STORE_ID_MAX + STORE_EMAIL_MAX + 1];
+    user_key(org_id, email, key, sizeof(key));
+    pthread_rwlock_rdlock(&d->lock);
+    dir_user *u = hmap_get(&d->users, key);
+    if (u != NULL) {
+        *out = u->rec;
+        size_t n = u->ngroups < max ? u->ngroups : max;
+        memcpy(group_ids, u->groups, n * sizeof(*u->groups));
+        *ngroups = n;
+    }
+    pthread_rwlock_unlock(&d->lock);
+    return u ? 0 : -1;
+}
+
+uint64_t directory_key_generation(directory *d)
+{
+    pthread_rwlock_rdlock(&d->lock);
+    uint64_t gen = d->key_gen;
+    pthread_rwlock_unlock(&d->lock);
+    return gen;
+}
+
+jwt_key *directory_signing_key(directory *d, uint64_t *gen)
+{
+    jwt_key *copy = NULL;
+    int64_t newest = -1;
+    pthread_rwlock_rdlock(&d->lock);
+    const dir_key *best = NULL;
+    for (size_t i = 0; i < d->nkeys; i++) {
+        if (strcmp(d->keys[i].rec.state, "active") == 0 && d->keys[i].rec.created_at > newest) {
+            best = &d->keys[i];
+            newest = best->rec.created_at;
+        }
+    }
+    if (best != NULL)
+        copy = jwt_key_clone(best->key);
+    *gen = d->key_gen;
+    pthread_rwlock_unlock(&d->lock);
+    return copy;
+}
+
+size_t directory_verify_keys(directory *d, jwt_key ***keys, uint64_t *gen)
+{
+    pthread_rwlock_rdlock(&d->lock);
+    size_t n = d->nkeys;
+    *keys = xcalloc(n ? n : 1, sizeof(jwt_key *));
+    for (size_t i = 0; i < n; i++)
+        (*keys)[i] = jwt_key_clone(d->keys[i].key);
+    *gen = d->key_gen;
+    pthread_rwlock_unlock(&d->lock);
+    return n;
+}
+
+void directory_keys_free(jwt_key **keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        jwt_key_free(keys[i]);
+    free(keys);
+}
+
+char *directory_jwks(directory *d)
+{
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    buf_puts(&b, "{\"keys\":[");
+    pthread_rwlock_rdlock(&d->lock);
+    for (size_t i = 0; i < d->nkeys; i++) {
+        if (i > 0)
+            buf_puts(&b, ",");
+        jwt_key_export_public(d->keys[i].key, &b);
+    }
+    pthread_rwlock_unlock(&d->lock);
+    buf_puts(&b, "]}");
+    return buf_take(&b);
+}

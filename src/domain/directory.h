@@ -1,0 +1,58 @@
+/* directory.h - the in-memory view of everything the hot paths look up:
+ * orgs, access tokens (by hash and id), groups with their grants, platform
+ * users with their group memberships, apps, and the signing keys.
+ *
+ * Loaded once from the store, then kept current by directory_refresh(),
+ * which applies the store's change log (changes made by this process, by
+ * the CLI, or by other nodes). Readers copy what they need out under a read
+ * lock; nothing returned points into the directory. Thread-safe. */
+#ifndef TESSERA_DOMAIN_DIRECTORY_H
+#define TESSERA_DOMAIN_DIRECTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "jwt/jwk.h"
+#include "store/store.h"
+
+#define DIRECTORY_MAX_USER_GROUPS 256
+
+typedef struct directory directory;
+
+/* master_key decrypts the signing keys; it is copied. */
+directory *directory_new(const unsigned char master_key[32]);
+void directory_free(directory *d);
+
+/* Full load (call once, before serving). 0 or -1 with *e. */
+int directory_load(directory *d, store *s, err_t *e);
+/* Applies every change since the last load/refresh. 0 or -1 with *e. */
+int directory_refresh(directory *d, store *s, err_t *e);
+
+/* Lookups: 0 when found (copied to *out), -1 when not. */
+int directory_token_by_hash(directory *d, const char *hash_hex, store_token *out);
+int directory_token_by_id(directory *d, const char *id, store_token *out);
+int directory_org(directory *d, const char *id, store_org *out);
+/* The group's name when group_id is a group of org_id. */
+int directory_group_name(directory *d, const char *org_id, const char *group_id,
+                         char name[STORE_NAME_MAX]);
+/* A platform user of org_id by normalised email, and the ids of the groups
+ * the user belongs to (at most max; *ngroups set). */
+int directory_user_by_email(directory *d, const char *org_id, const char *email, store_user *out,
+                            char (*group_ids)[STORE_ID_MAX], size_t max, size_t *ngroups);
+
+/* Signing keys. The generation changes whenever the key set changes; a
+ * worker keeps its own copies and re-takes them when it sees a new one. */
+uint64_t directory_key_generation(directory *d);
+/* A private copy of the active signing key (caller frees), or NULL when
+ * there is none. *gen is set to the generation it belongs to. */
+jwt_key *directory_signing_key(directory *d, uint64_t *gen);
+/* Private copies of every verification key (active and retiring): sets
+ * *keys to an array the caller frees with directory_keys_free. */
+size_t directory_verify_keys(directory *d, jwt_key ***keys, uint64_t *gen);
+void directory_keys_free(jwt_key **keys, size_t n);
+
+/* The public JWKS document {"keys":[...]} (caller frees). */
+char *directory_jwks(directory *d);
+
+#endif

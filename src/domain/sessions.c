@@ -1,0 +1,237 @@
+#include "domain/sessions.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/uuid.h"
+#include "domain/access_token.h"
+#include "jwt/claims.h"
+#include "jwt/jws.h"
+
+int sessions_authenticate(directory *d, const char *authorization, int64_t now, store_token *tok,
+                          err_t *e)
+{
+    char hash[65];
+    if (access_token_from_header(authorization, hash, e) != 0)
+        return -1;
+    if (directory_token_by_hash(d, hash, tok) != 0)
+        return err_set(e, ERR_UNAUTHORIZED, "access token is not recognized");
+    if (tok->revoked_at != 0)
+        return err_set(e, ERR_UNAUTHORIZED, "access token has been revoked");
+    if (tok->expires_at <= now) {
+        char when[21];
+        clock_iso8601(tok->expires_at, when);
+        return err_set(e, ERR_UNAUTHORIZED, "access token expired at %s", when);
+    }
+    if (strcmp(tok->type, "embed") != 0)
+        return err_set(e, ERR_FORBIDDEN,
+                       "this endpoint needs an Embed access token; the token given is of type '%s'",
+                       tok->type);
+    store_org org;
+    if (directory_org(d, tok->org_id, &org) != 0)
+        return err_set(e, ERR_UNAUTHORIZED, "access token is not recognized");
+    return 0;
+}
+
+void sessions_external_user_id(const char *org_id, const char *email, char out[STORE_ID_MAX])
+{
+    char ns[64];
+    snprintf(ns, sizeof(ns), "tessera:external-user:%s", org_id);
+    uuid_from_name(ns, email, out);
+}
+
+typedef struct {
+    claims_group items[TOKEN_REQ_MAX_GROUPS + DIRECTORY_MAX_USER_GROUPS];
+    char ids[TOKEN_REQ_MAX_GROUPS + DIRECTORY_MAX_USER_GROUPS][STORE_ID_MAX];
+    char names[TOKEN_REQ_MAX_GROUPS + DIRECTORY_MAX_USER_GROUPS][STORE_NAME_MAX];
+    size_t n;
+} group_set;
+
+static void group_set_add(group_set *gs, const char *id, const char *name)
+{
+    for (size_t i = 0; i < gs->n; i++)
+        if (strcmp(gs->ids[i], id) == 0)
+            return;
+    snprintf(gs->ids[gs->n], STORE_ID_MAX, "%s", id);
+    snprintf(gs->names[gs->n], STORE_NAME_MAX, "%s", name);
+    gs->items[gs->n].id = gs->ids[gs->n];
+    gs->items[gs->n].name = gs->names[gs->n];
+    gs->n++;
+}
+
+/* Resolves the requested group ids; unknown or foreign ones are all named. */
+static int resolve_groups(directory *d, const char *org_id, const token_request *req, group_set *gs,
+                          err_t *e)
+{
+    char unknown[ERR_DETAIL_MAX] = "";
+    size_t nunknown = 0, used = 0;
+    for (size_t i = 0; i < req->ngroups; i++) {
+        char name[STORE_NAME_MAX];
+        if (directory_group_name(d, org_id, req->group_ids[i], name) == 0) {
+            group_set_add(gs, req->group_ids[i], name);
+            continue;
+        }
+        if (used + 40 < sizeof(unknown) - 40)
+            used += (size_t)snprintf(unknown + used, sizeof(unknown) - used, "%s%s",
+                                     nunknown ? ", " : "", req->group_ids[i]);
+        nunknown++;
+    }
+    if (nunknown > 0)
+        return err_set(e, ERR_INVALID_REQUEST, "unknown groupIds (not groups of this organization): %s%s",
+                       unknown, used + 80 >= sizeof(unknown) ? ", ..." : "");
+    return 0;
+}
+
+static int add_platform_groups(directory *d, const char *org_id, char (*ids)[STORE_ID_MAX],
+                               size_t n, group_set *gs)
+{
+    for (size_t i = 0; i < n; i++) {
+        char name[STORE_NAME_MAX];
+        if (directory_group_name(d, org_id, ids[i], name) == 0)
+            group_set_add(gs, ids[i], name);
+    }
+    return 0;
+}
+
+int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
+                   const token_request *req, const session_context *ctx, int64_t now,
+                   session_issued *out, err_t *e)
+{
+    static __thread group_set gs; /* large; one per worker thread */
+    static __thread char member_of[DIRECTORY_MAX_USER_GROUPS][STORE_ID_MAX];
+    gs.n = 0;
+    if (req->has_subject_token)
+        return err_set(e, ERR_INVALID_REQUEST, "token exchange is not configured for this organization");
+    if (signer == NULL)
+        return err_set(e, ERR_UNAVAILABLE, "no signing key is available yet");
+    store_org org;
+    if (directory_org(d, tok->org_id, &org) != 0)
+        return err_set(e, ERR_UNAUTHORIZED, "access token is not recognized");
+    if (resolve_groups(d, org.id, req, &gs, e) != 0)
+        return -1;
+
+    store_user user;
+    char user_id[STORE_ID_MAX];
+    const char *user_type = "external", *role = NULL, *name = req->name[0] ? req->name : NULL;
+    if (req->platform_user) {
+        size_t nmember = 0;
+        if (directory_user_by_email(d, org.id, req->email, &user, member_of, DIRECTORY_MAX_USER_GROUPS,
+                                    &nmember) != 0)
+            return err_set(e, ERR_UNAUTHORIZED, "no platform user with this email in this organization");
+        add_platform_groups(d, org.id, member_of, nmember, &gs);
+        snprintf(user_id, sizeof(user_id), "%s", user.id);
+        user_type = "superblocks";
+        role = user.role;
+        if (name == NULL && user.name[0])
+            name = user.name;
+    } else {
+        sessions_external_user_id(org.id, req->email, user_id);
+    }
+
+    int64_t ttl = org.session_ttl > 0 ? org.session_ttl : SESSION_DEFAULT_TTL;
+    char jti[STORE_ID_MAX];
+    uuid_v4(jti);
+    session_claims c = {
+        .iss = ctx->issuer, .aud = SESSION_AUDIENCE, .sub = user_id, .jti = jti,
+        .iat = now, .nbf = now, .exp = now + ttl,
+        .org_id = org.id, .org_type = org.type[0] ? org.type : "standard",
+        .user_email = req->email, .user_id = user_id, .user_name = name, .user_type = user_type,
+        .rbac_role = role, .atid = tok->id, .groups = gs.items, .ngroups = gs.n,
+        .metadata_raw = req->metadata_raw, .metadata_len = req->metadata_len,
+    };
+    buf_t payload;
+    buf_init(&payload, 64 * 1024);
+    int rc = -1;
+    if (claims_encode(&c, &payload) != 0) {
+        err_set(e, ERR_INVALID_REQUEST, "session claims are too large");
+        goto out;
+    }
+    if (jws_sign(signer, payload.data, payload.len, &out->token, e) != 0)
+        goto out;
+    out->expires_in = ttl;
+
+    store_session *r = &out->record;
+    memset(r, 0, sizeof(*r));
+    snprintf(r->jti, sizeof(r->jti), "%s", jti);
+    snprintf(r->org_id, sizeof(r->org_id), "%s", org.id);
+    snprintf(r->user_id, sizeof(r->user_id), "%s", user_id);
+    snprintf(r->email, sizeof(r->email), "%s", req->email);
+    snprintf(r->user_type, sizeof(r->user_type), "%s", user_type);
+    snprintf(r->atid, sizeof(r->atid), "%s", tok->id);
+    r->issued_at = now;
+    r->expires_at = now + ttl;
+
+    store_audit *a = &out->audit;
+    memset(a, 0, sizeof(*a));
+    uuid_v4(a->id);
+    snprintf(a->org_id, sizeof(a->org_id), "%s", org.id);
+    a->at = now;
+    snprintf(a->actor, sizeof(a->actor), "token:%s", tok->id);
+    snprintf(a->action, sizeof(a->action), "session.issued");
+    snprintf(a->target, sizeof(a->target), "%s", jti);
+    snprintf(a->client, sizeof(a->client), "%s", ctx->client ? ctx->client : "");
+    snprintf(a->request_id, sizeof(a->request_id), "%s", ctx->request_id ? ctx->request_id : "");
+    buf_t detail;
+    buf_init(&detail, sizeof(a->detail) - 1);
+    buf_puts(&detail, "{\"email\":");
+    buf_json_string(&detail, req->email, strlen(req->email));
+    buf_printf(&detail, ",\"user_id\":\"%s\",\"user_type\":\"%s\",\"groups\":%zu,\"expires_at\":%lld}",
+               user_id, user_type, gs.n, (long long)(now + ttl));
+    snprintf(a->detail, sizeof(a->detail), "%s", buf_str(&detail));
+    buf_free(&detail);
+    rc = 0;
+out:
+    buf_free(&payload);
+    return rc;
+}
+
+typedef struct {
+    jwt_key *const *keys;
+    size_t n;
+} key_list;
+
+static const jwt_key *find_key(void *ctx, const char *kid)
+{
+    const key_list *kl = ctx;
+    for (size_t i = 0; i < kl->n; i++)
+        if (strcmp(jwt_key_kid(kl->keys[i]), kid) == 0)
+            return kl->keys[i];
+    return NULL;
+}
+
+json_t *sessions_verify(directory *d, jwt_key *const *keys, size_t nkeys, const char *issuer,
+                        const char *token, size_t len, int64_t now, session_status *status,
+                        err_t *e)
+{
+    key_list kl = {keys, nkeys};
+    *status = SESSION_INVALID;
+    json_t *claims = jws_verify(token, len, find_key, &kl, e);
+    if (claims == NULL)
+        return NULL;
+    claims_expect x = {.iss = issuer, .aud = SESSION_AUDIENCE, .now = now, .skew = SESSION_SKEW_SECONDS};
+    int expired = 0;
+    if (claims_check(claims, &x, &expired, e) != 0) {
+        *status = expired ? SESSION_EXPIRED : SESSION_INVALID;
+        goto fail;
+    }
+    const char *org_id = json_string_value(json_object_get(claims, "org_id"));
+    const char *atid = json_string_value(json_object_get(claims, "atid"));
+    store_org org;
+    if (directory_org(d, org_id, &org) != 0) {
+        err_set(e, ERR_UNAUTHORIZED, "session token's organization does not exist");
+        goto fail;
+    }
+    store_token tok;
+    if (atid == NULL || directory_token_by_id(d, atid, &tok) != 0 || strcmp(tok.org_id, org_id) != 0 ||
+        tok.revoked_at != 0) {
+        *status = SESSION_REVOKED;
+        err_set(e, ERR_UNAUTHORIZED, "session has been revoked (its access token was revoked or deleted)");
+        goto fail;
+    }
+    *status = SESSION_OK;
+    return claims;
+fail:
+    json_decref(claims);
+    return NULL;
+}

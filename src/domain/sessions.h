@@ -1,0 +1,62 @@
+/* sessions.h - issuing and verifying session tokens (DESIGN sections 2-4).
+ *
+ * HTTP-free: the api layer passes headers and bodies in and maps err_t to
+ * replies. The caller supplies the worker's own signing key and
+ * verification keys (directory_signing_key / directory_verify_keys). */
+#ifndef TESSERA_DOMAIN_SESSIONS_H
+#define TESSERA_DOMAIN_SESSIONS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "domain/directory.h"
+#include "domain/token_request.h"
+#include "jwt/jwk.h"
+#include "store/store.h"
+
+#define SESSION_AUDIENCE "tessera:session"
+#define SESSION_SKEW_SECONDS 60
+#define SESSION_DEFAULT_TTL 86400
+
+typedef struct {
+    const char *issuer;     /* base URL, the "iss" claim */
+    const char *client;     /* client address, for the audit event */
+    const char *request_id;
+} session_context;
+
+typedef struct {
+    buf_t token;            /* the session JWT: a secret, never log it */
+    int64_t expires_in;
+    store_session record;   /* to be committed before the reply */
+    store_audit audit;
+} session_issued;
+
+/* Checks the Authorization header of a public API call: a known, unexpired,
+ * unrevoked Embed access token of an existing org. *tok receives it.
+ * Errors: ERR_UNAUTHORIZED, or ERR_FORBIDDEN for an admin-type token. */
+int sessions_authenticate(directory *d, const char *authorization, int64_t now, store_token *tok,
+                          err_t *e);
+
+/* Issues a session for req under tok. out->token must be buf_init'ed by the
+ * caller (and freed by it). Nothing is written: the caller commits
+ * out->record and out->audit. */
+int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
+                   const token_request *req, const session_context *ctx, int64_t now,
+                   session_issued *out, err_t *e);
+
+typedef enum { SESSION_OK, SESSION_INVALID, SESSION_EXPIRED, SESSION_REVOKED } session_status;
+
+/* Verifies a session token: signature with the key pinned to its kid, iss,
+ * aud, exp/nbf (with skew), the org still exists, and the access token it
+ * was minted with still exists and is not revoked. Returns the claims (new
+ * reference) or NULL with *status and *e (ERR_UNAUTHORIZED) set. */
+json_t *sessions_verify(directory *d, jwt_key *const *keys, size_t nkeys, const char *issuer,
+                        const char *token, size_t len, int64_t now, session_status *status,
+                        err_t *e);
+
+/* The stable user id of an external (embed) user: same org + email, same id. */
+void sessions_external_user_id(const char *org_id, const char *email, char out[STORE_ID_MAX]);
+
+#endif

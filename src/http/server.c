@@ -1,0 +1,444 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "crypto/crypto.h"
+
+#define HTTP_MAX_RESP_HEADERS 16
+
+typedef enum { REQ_NEW, REQ_READING, REQ_REPLIED, REQ_SUSPENDED } req_state;
+
+struct http_request {
+    struct MHD_Connection *conn;
+    http_server *server;
+    void *worker;
+    char *uri;        /* owned: raw target as received */
+    char *path;       /* owned: uri up to '?' */
+    const char *query;/* into uri */
+    const char *method;
+    buf_t body;
+    int too_large;
+    req_state state;
+    int status;
+    char *resp_body;  /* owned until queued */
+    size_t resp_len;
+    char content_type[64];
+    char *hdr_name[HTTP_MAX_RESP_HEADERS];
+    char *hdr_value[HTTP_MAX_RESP_HEADERS];
+    int nhdr;
+    char client[INET6_ADDRSTRLEN];
+    char request_id[17];
+};
+
+typedef struct {
+    http_server *server;
+    void *worker;
+} worker_slot;
+
+struct http_server {
+    http_config cfg;
+    struct MHD_Daemon **daemons;
+    worker_slot *slots;
+    unsigned ndaemons;
+    int port;
+    char address[80];
+    unsigned inflight; /* atomic */
+};
+
+/* ---- request lifecycle ---- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    worker_slot *slot = cls;
+    http_request *r = xcalloc(1, sizeof(*r));
+    r->conn = conn;
+    r->server = slot->server;
+    r->worker = slot->worker;
+    r->uri = xstrdup(uri);
+    const char *q = strchr(r->uri, '?');
+    r->path = q ? xstrndup(r->uri, (size_t)(q - r->uri)) : xstrdup(r->uri);
+    r->query = q ? q + 1 : "";
+    buf_init(&r->body, HTTP_MAX_BODY);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client, sizeof(r->client));
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client, sizeof(r->client));
+    }
+    unsigned char rnd[8];
+    crypto_random(rnd, sizeof(rnd));
+    for (int i = 0; i < 8; i++)
+        snprintf(r->request_id + 2 * i, 3, "%02x", rnd[i]);
+    __atomic_add_fetch(&r->server->inflight, 1, __ATOMIC_RELAXED);
+    return r;
+}
+
+static void request_free(http_request *r)
+{
+    __atomic_sub_fetch(&r->server->inflight, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < r->nhdr; i++) {
+        free(r->hdr_name[i]);
+        free(r->hdr_value[i]);
+    }
+    free(r->resp_body);
+    buf_free(&r->body);
+    free(r->path);
+    free(r->uri);
+    free(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (*con_cls)
+        request_free(*con_cls);
+    *con_cls = NULL;
+}
+
+/* Keeps the raw target: handlers decode what they need themselves. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char text[512];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    size_t n = strlen(text);
+    while (n > 0 && text[n - 1] == '\n')
+        text[--n] = '\0';
+    log_msg(LOG_WARN, "http", "detail", text, NULL);
+}
+
+static enum MHD_Result queue_reply(http_request *r)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer_with_free_callback(r->resp_len, r->resp_body, free);
+    if (resp == NULL)
+        return MHD_NO;
+    r->resp_body = NULL; /* the response owns it now */
+    if (r->content_type[0])
+        MHD_add_response_header(resp, "Content-Type", r->content_type);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    for (int i = 0; i < r->nhdr; i++)
+        MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static int content_length_too_large(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl == NULL)
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(cl, &end, 10);
+    return *end != '\0' || n > HTTP_MAX_BODY;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    worker_slot *slot = cls;
+    http_request *r = *con_cls;
+    (void)url;
+    (void)version;
+    if (r == NULL)
+        return MHD_NO;
+    if (r->state == REQ_NEW) {
+        r->method = method;
+        r->state = REQ_READING;
+        if (content_length_too_large(conn)) {
+            err_t e;
+            err_set(&e, ERR_TOO_LARGE, "request body is larger than %d bytes", HTTP_MAX_BODY);
+            http_reply_error(r, &e);
+            return queue_reply(r);
+        }
+        return MHD_YES;
+    }
+    if (r->state == REQ_READING && *upload_data_size > 0) {
+        if (!r->too_large && buf_append(&r->body, upload_data, *upload_data_size) != 0) {
+            r->too_large = 1;
+            buf_free(&r->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->state == REQ_READING) {
+        if (r->too_large) {
+            err_t e;
+            err_set(&e, ERR_TOO_LARGE, "request body is larger than %d bytes", HTTP_MAX_BODY);
+            http_reply_error(r, &e);
+        } else {
+            slot->server->cfg.handle(slot->server->cfg.app, slot->worker, r);
+        }
+        if (r->state == REQ_SUSPENDED)
+            return MHD_YES;
+    }
+    if (r->state != REQ_REPLIED) {
+        err_t e;
+        err_set(&e, ERR_INTERNAL, "no reply was produced");
+        http_reply_error(r, &e);
+    }
+    return queue_reply(r);
+}
+
+/* ---- listening address ---- */
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len, err_t *e)
+{
+    char host[64];
+    const char *colon;
+    memset(ss, 0, sizeof(*ss));
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (close == NULL || close[1] != ':' || (size_t)(close - listen - 1) >= sizeof(host))
+            return err_set(e, ERR_INVALID_REQUEST, "--listen must be HOST:PORT or [IPV6]:PORT");
+        memcpy(host, listen + 1, (size_t)(close - listen - 1));
+        host[close - listen - 1] = '\0';
+        colon = close + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (colon == NULL || (size_t)(colon - listen) >= sizeof(host))
+            return err_set(e, ERR_INVALID_REQUEST, "--listen must be HOST:PORT or [IPV6]:PORT");
+        memcpy(host, listen, (size_t)(colon - listen));
+        host[colon - listen] = '\0';
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
+        return err_set(e, ERR_INVALID_REQUEST, "--listen port must be 0 to 65535");
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof(host), "127.0.0.1");
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        *len = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*v6);
+    } else {
+        return err_set(e, ERR_INVALID_REQUEST, "--listen host must be an IP address or localhost");
+    }
+    return 0;
+}
+
+static struct MHD_Daemon *start_daemon(http_server *s, worker_slot *slot, struct sockaddr_storage *ss)
+{
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (ss->ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    unsigned per_daemon = s->cfg.max_connections / s->ndaemons;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, slot, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)ss,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_CONNECTION_LIMIT,
+        per_daemon ? per_daemon : 1u, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_timeout_seconds,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * HTTP_MAX_HEADER_BYTES),
+        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_URI_LOG_CALLBACK, on_uri, slot,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK,
+        keep_escaped, NULL, MHD_OPTION_END);
+}
+
+http_server *http_server_start(const http_config *cfg, err_t *e)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (parse_listen(cfg->listen, &ss, &sslen, e) != 0)
+        return NULL;
+    http_server *s = xcalloc(1, sizeof(*s));
+    s->cfg = *cfg;
+    s->ndaemons = cfg->workers ? cfg->workers : 1;
+    s->daemons = xcalloc(s->ndaemons, sizeof(*s->daemons));
+    s->slots = xcalloc(s->ndaemons, sizeof(*s->slots));
+    for (unsigned i = 0; i < s->ndaemons; i++) {
+        s->slots[i].server = s;
+        s->slots[i].worker = cfg->worker_ctx ? cfg->worker_ctx[i] : NULL;
+        s->daemons[i] = start_daemon(s, &s->slots[i], &ss);
+        if (s->daemons[i] == NULL) {
+            err_set(e, ERR_UNAVAILABLE, "cannot listen on %s (address in use or not permitted)", cfg->listen);
+            http_server_stop(s);
+            return NULL;
+        }
+        if (i == 0) {
+            /* Port 0: the others share whatever port the first one got. */
+            const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemons[0], MHD_DAEMON_INFO_BIND_PORT);
+            s->port = di ? di->port : 0;
+            if (ss.ss_family == AF_INET)
+                ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)s->port);
+            else
+                ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)s->port);
+        }
+    }
+    char host[INET6_ADDRSTRLEN];
+    if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof(host));
+        snprintf(s->address, sizeof(s->address), "%s:%d", host, s->port);
+    } else {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+        snprintf(s->address, sizeof(s->address), "[%s]:%d", host, s->port);
+    }
+    return s;
+}
+
+int http_server_port(const http_server *s)
+{
+    return s->port;
+}
+
+const char *http_server_address(const http_server *s)
+{
+    return s->address;
+}
+
+void http_server_quiesce(http_server *s)
+{
+    for (unsigned i = 0; i < s->ndaemons; i++) {
+        if (s->daemons[i] == NULL)
+            continue;
+        MHD_socket fd = MHD_quiesce_daemon(s->daemons[i]);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
+}
+
+unsigned http_server_inflight(http_server *s)
+{
+    return __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
+}
+
+void http_server_stop(http_server *s)
+{
+    if (s == NULL)
+        return;
+    for (unsigned i = 0; i < s->ndaemons; i++)
+        if (s->daemons[i])
+            MHD_stop_daemon(s->daemons[i]);
+    free(s->daemons);
+    free(s->slots);
+    free(s);
+}
+
+/* ---- accessors and replies ---- */
+
+const char *http_method(const http_request *r)
+{
+    return r->method;
+}
+
+const char *http_path(const http_request *r)
+{
+    return r->path;
+}
+
+const char *http_query(const http_request *r)
+{
+    return r->query;
+}
+
+const char *http_header(const http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_client(const http_request *r)
+{
+    return r->client;
+}
+
+const char *http_request_id(const http_request *r)
+{
+    return r->request_id;
+}
+
+const char *http_body(const http_request *r, size_t *len)
+{
+    *len = r->body.len;
+    return buf_str(&r->body);
+}
+
+void http_add_header(http_request *r, const char *name, const char *value)
+{
+    for (int i = 0; i < r->nhdr; i++) {
+        if (strcasecmp(r->hdr_name[i], name) == 0) {
+            free(r->hdr_value[i]);
+            r->hdr_value[i] = xstrdup(value);
+            return;
+        }
+    }
+    if (r->nhdr == HTTP_MAX_RESP_HEADERS)
+        return;
+    r->hdr_name[r->nhdr] = xstrdup(name);
+    r->hdr_value[r->nhdr] = xstrdup(value);
+    r->nhdr++;
+}
+
+void http_reply(http_request *r, int status, const char *content_type, char *body, size_t len)
+{
+    free(r->resp_body);
+    r->status = status;
+    r->resp_body = body;
+    r->resp_len = len;
+    snprintf(r->content_type, sizeof(r->content_type), "%s", content_type ? content_type : "");
+    if (r->state != REQ_SUSPENDED)
+        r->state = REQ_REPLIED;
+}
+
+void http_reply_json(http_request *r, int status, buf_t *b)
+{
+    size_t len = b->len;
+    http_reply(r, status, "application/json", buf_take(b), len);
+}
+
+void http_reply_error(http_request *r, const err_t *e)
+{
+    buf_t b;
+    buf_init(&b, 2048);
+    buf_puts(&b, "{\"error\":");
+    const char *code = err_code(e->cls);
+    buf_json_string(&b, code, strlen(code));
+    buf_puts(&b, ",\"error_description\":");
+    buf_json_string(&b, e->detail, strlen(e->detail));
+    buf_puts(&b, "}");
+    if (e->cls == ERR_UNAUTHORIZED)
+        http_add_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+    http_add_header(r, "Cache-Control", "no-store");
+    http_reply_json(r, err_http_status(e->cls), &b);
+}
+
+void http_suspend(http_request *r)
+{
+    r->state = REQ_SUSPENDED;
+    MHD_suspend_connection(r->conn);
+}
+
+void http_resume(http_request *r)
+{
+    r->state = REQ_REPLIED;
+    MHD_resume_connection(r->conn);
+}

@@ -1,0 +1,194 @@
+/* claims.c - encoding and checking the session token's claims (DESIGN 3). */
+#include "jwt/claims.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* Appends ,"name":<json string s> (no comma for the first member). */
+static int put_str(buf_t *b, const char *name, const char *s, int first)
+{
+    if (s == NULL)
+        return -1;
+    if (buf_printf(b, "%s\"%s\":", first ? "" : ",", name) != 0)
+        return -1;
+    return buf_json_string(b, s, strlen(s));
+}
+
+static int put_int(buf_t *b, const char *name, int64_t v)
+{
+    return buf_printf(b, ",\"%s\":%" PRId64, name, v);
+}
+
+/* "rbac_group_objects":[{"id":...,"name":...},...], always present. */
+static int put_groups(buf_t *b, const claims_group *g, size_t n)
+{
+    if (n > 0 && g == NULL)
+        return -1;
+    int rc = buf_puts(b, ",\"rbac_group_objects\":[");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = buf_puts(b, i == 0 ? "{" : ",{");
+        if (rc == 0)
+            rc = put_str(b, "id", g[i].id, 1);
+        if (rc == 0)
+            rc = put_str(b, "name", g[i].name, 0);
+        if (rc == 0)
+            rc = buf_puts(b, "}");
+    }
+    return rc == 0 ? buf_puts(b, "]") : -1;
+}
+
+/* 1 when raw[n] is one JSON object: it starts with '{' and its brackets,
+ * counted outside strings, close exactly at the last byte. This keeps a
+ * caller's mistake from splicing extra claims next to "metadata"; the
+ * text itself was validated when the request was parsed. */
+static int raw_is_one_object(const char *raw, size_t n)
+{
+    size_t depth = 0;
+    int in_str = 0;
+    if (n < 2 || raw[0] != '{')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = raw[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0 || (--depth == 0 && i != n - 1))
+                return 0;
+        }
+    }
+    return depth == 0 && !in_str;
+}
+
+static int claims_encode_members(const session_claims *c, buf_t *out)
+{
+    int rc = buf_puts(out, "{");
+    rc = rc ? rc : put_str(out, "iss", c->iss, 1);
+    rc = rc ? rc : put_str(out, "aud", c->aud, 0);
+    rc = rc ? rc : put_str(out, "sub", c->sub, 0);
+    rc = rc ? rc : put_str(out, "jti", c->jti, 0);
+    rc = rc ? rc : put_int(out, "iat", c->iat);
+    rc = rc ? rc : put_int(out, "nbf", c->nbf);
+    rc = rc ? rc : put_int(out, "exp", c->exp);
+    rc = rc ? rc : put_str(out, "org_id", c->org_id, 0);
+    rc = rc ? rc : put_str(out, "org_type", c->org_type, 0);
+    rc = rc ? rc : put_str(out, "user_email", c->user_email, 0);
+    rc = rc ? rc : put_str(out, "user_id", c->user_id, 0);
+    if (c->user_name != NULL)
+        rc = rc ? rc : put_str(out, "user_name", c->user_name, 0);
+    rc = rc ? rc : put_str(out, "user_type", c->user_type, 0);
+    if (c->rbac_role != NULL)
+        rc = rc ? rc : put_str(out, "rbac_role", c->rbac_role, 0);
+    rc = rc ? rc : put_groups(out, c->groups, c->ngroups);
+    rc = rc ? rc : put_str(out, "atid", c->atid, 0);
+    if (c->metadata_raw != NULL) {
+        if (!raw_is_one_object(c->metadata_raw, c->metadata_len))
+            return -1;
+        rc = rc ? rc : buf_puts(out, ",\"metadata\":");
+        rc = rc ? rc : buf_append(out, c->metadata_raw, c->metadata_len);
+    }
+    return rc ? rc : buf_puts(out, "}");
+}
+
+int claims_encode(const session_claims *c, buf_t *out)
+{
+    size_t start = out->len;
+    if (c != NULL && claims_encode_members(c, out) == 0)
+        return 0;
+    if (out->data != NULL) {
+        out->len = start; /* all or nothing */
+        out->data[start] = '\0';
+    }
+    return -1;
+}
+
+/* a - b and a + b clamped to the int64_t range. */
+static int64_t sat_sub(int64_t a, int64_t b)
+{
+    if (b > 0 && a < INT64_MIN + b)
+        return INT64_MIN;
+    return a - b;
+}
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    return a + b;
+}
+
+static int nonempty_string(const json_t *claims, const char *name)
+{
+    const json_t *v = json_object_get(claims, name);
+    return json_is_string(v) && json_string_length(v) > 0;
+}
+
+/* "aud" equals want, or is an array of strings one of which equals want. */
+static int aud_ok(const json_t *aud, const char *want)
+{
+    const json_t *v;
+    size_t i;
+    int found = 0;
+    if (json_is_string(aud))
+        return strcmp(json_string_value(aud), want) == 0;
+    if (!json_is_array(aud))
+        return 0;
+    json_array_foreach(aud, i, v)
+    {
+        if (!json_is_string(v))
+            return 0;
+        if (strcmp(json_string_value(v), want) == 0)
+            found = 1;
+    }
+    return found;
+}
+
+/* Presence and types: exp and iat integers (reals, strings and absence are
+ * refused), nbf an integer when present, sub/jti/org_id non-empty strings. */
+static int claims_check_shape(const json_t *claims, err_t *e)
+{
+    const json_t *nbf = json_object_get(claims, "nbf");
+    if (!json_is_object(claims))
+        return err_set(e, ERR_UNAUTHORIZED, "session token claims are not an object");
+    if (!json_is_integer(json_object_get(claims, "exp")))
+        return err_set(e, ERR_UNAUTHORIZED, "session token has no integer exp claim");
+    if (!json_is_integer(json_object_get(claims, "iat")))
+        return err_set(e, ERR_UNAUTHORIZED, "session token has no integer iat claim");
+    if (nbf != NULL && !json_is_integer(nbf))
+        return err_set(e, ERR_UNAUTHORIZED, "session token nbf claim is not an integer");
+    if (!nonempty_string(claims, "sub") || !nonempty_string(claims, "jti") ||
+        !nonempty_string(claims, "org_id"))
+        return err_set(e, ERR_UNAUTHORIZED, "session token lacks sub, jti or org_id");
+    return 0;
+}
+
+int claims_check(const json_t *claims, const claims_expect *x, int *expired, err_t *e)
+{
+    if (expired != NULL)
+        *expired = 0;
+    if (x == NULL || x->iss == NULL || x->aud == NULL)
+        return err_set(e, ERR_INTERNAL, "claims_check needs an issuer and an audience");
+    if (claims_check_shape(claims, e) != 0)
+        return -1;
+    const json_t *iss = json_object_get(claims, "iss");
+    if (!json_is_string(iss) || strcmp(json_string_value(iss), x->iss) != 0)
+        return err_set(e, ERR_UNAUTHORIZED, "session token issuer is not accepted");
+    if (!aud_ok(json_object_get(claims, "aud"), x->aud))
+        return err_set(e, ERR_UNAUTHORIZED, "session token audience is not accepted");
+    int64_t skew = x->skew > 0 ? x->skew : 0;
+    const json_t *nbf = json_object_get(claims, "nbf");
+    if (nbf != NULL && json_integer_value(nbf) > sat_add(x->now, skew))
+        return err_set(e, ERR_UNAUTHORIZED, "session token is not valid yet");
+    if (json_integer_value(json_object_get(claims, "exp")) <= sat_sub(x->now, skew)) {
+        if (expired != NULL)
+            *expired = 1;
+        return err_set(e, ERR_UNAUTHORIZED, "session token has expired");
+    }
+    return 0;
+}

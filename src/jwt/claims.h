@@ -1,0 +1,49 @@
+/* claims.h - the session token's claims (DESIGN section 3). */
+#ifndef TESSERA_JWT_CLAIMS_H
+#define TESSERA_JWT_CLAIMS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+typedef struct {
+    const char *id;
+    const char *name;
+} claims_group;
+
+/* Borrowed pointers; NULL optional fields are omitted from the token. */
+typedef struct {
+    const char *iss, *aud, *sub, *jti;
+    int64_t iat, nbf, exp;
+    const char *org_id, *org_type;
+    const char *user_email, *user_id, *user_name, *user_type;
+    const char *rbac_role; /* platform users only, else NULL */
+    const char *atid;
+    const claims_group *groups;
+    size_t ngroups;
+    /* The request's metadata object as raw JSON text, copied byte for byte
+     * under "metadata"; NULL = {} is not added, the claim is omitted. */
+    const char *metadata_raw;
+    size_t metadata_len;
+} session_claims;
+
+/* Appends the claims as one compact JSON object. Returns 0 or -1 (buffer full). */
+int claims_encode(const session_claims *c, buf_t *out);
+
+typedef struct {
+    const char *iss;   /* required exact match */
+    const char *aud;   /* must equal "aud" or be an element of it */
+    int64_t now;
+    int64_t skew;      /* seconds of leeway for exp and nbf */
+} claims_expect;
+
+/* Checks a verified token's claims: iss, aud, exp (required, integer, > now - skew),
+ * nbf (if present, <= now + skew), iat (integer), and that sub, jti and org_id
+ * are non-empty strings. On failure returns -1 with ERR_UNAUTHORIZED, and sets
+ * *expired = 1 when the failure is expiry (else 0). */
+int claims_check(const json_t *claims, const claims_expect *x, int *expired, err_t *e);
+
+#endif

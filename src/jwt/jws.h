@@ -1,0 +1,46 @@
+/* jws.h - compact JWS signing and verification for session tokens.
+ *
+ * Verification never trusts the header: the key is found by "kid" through
+ * the caller's lookup and its pinned algorithm must equal the header's "alg"
+ * exactly; "none", HMAC and any algorithm the key was not made for are
+ * refused, and "jwk", "jku", "x5u", "x5c" and "crit" headers are refused. */
+#ifndef TESSERA_JWT_JWS_H
+#define TESSERA_JWT_JWS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "jwt/jwk.h"
+
+#define JWS_MAX_LEN 16384 /* longest compact token accepted */
+
+/* Appends header.payload.signature to out, with the protected header
+ * {"alg":<key alg>,"kid":<kid>,"typ":"JWT"}. payload is the claims JSON.
+ * k must have a private part. Returns 0, or -1 with *e set. */
+int jws_sign(const jwt_key *k, const char *payload, size_t len, buf_t *out, err_t *e);
+
+/* Finds the verification key for kid; NULL when unknown. */
+typedef const jwt_key *(*jws_key_lookup)(void *ctx, const char *kid);
+
+/* Verifies a compact JWS and returns its payload parsed as a JSON object
+ * (new reference; duplicate keys rejected), or NULL with *e set to
+ * ERR_UNAUTHORIZED and a detail naming the failed check (never the token). */
+json_t *jws_verify(const char *compact, size_t len, jws_key_lookup lookup, void *ctx, err_t *e);
+
+/* Raw signature check: sig is the JWS form (for ES256, r || s, 64 bytes).
+ * Returns 1 valid, 0 invalid. Used by jws_verify and the test vectors. */
+int jws_verify_signature(const jwt_key *k, const void *signing_input, size_t n, const void *sig,
+                         size_t siglen);
+
+/* Added: the raw counterpart of jws_verify_signature. Writes the JWS form
+ * of a signature over signing_input (for ES256, r || s) into sig[*siglen];
+ * *siglen is the room on entry (64 is enough for ES256) and the length on
+ * return. k must have a private part. Returns 0 or -1. Session tokens use
+ * jws_sign; this is for tests and other JWS layouts. */
+#define JWS_SIG_MAX 64
+int jws_sign_signature(const jwt_key *k, const void *signing_input, size_t n, unsigned char *sig,
+                       size_t *siglen);
+
+#endif

@@ -1,0 +1,239 @@
+/* store.h - the storage interface: a struct of function pointers chosen once
+ * at open time. Backends: store_sqlite.c (default), store_pg.c (later).
+ *
+ * Conventions for every operation:
+ * - returns 0 on success, -1 on failure with *e set: ERR_NOT_FOUND when the
+ *   row does not exist (or belongs to another org), ERR_CONFLICT on a
+ *   uniqueness violation, ERR_INVALID_REQUEST when a referenced row is
+ *   missing, ERR_UNAVAILABLE when the database is busy or unreachable,
+ *   ERR_INTERNAL otherwise. The detail never contains a secret or SQL text.
+ * - records are plain structs with fixed-size fields; the caller owns them.
+ * - every mutation appends one row to the change log (kind, org_id, id) in
+ *   the same transaction, so other processes on the same database see it via
+ *   changes_since(), and writes `audit` (when non-NULL) in that transaction.
+ * - *_each() calls fn for every matching row in a stable order (creation
+ *   order); fn returns 0 to continue, nonzero to stop early (then *_each
+ *   returns 0). A filter field that is NULL or "" matches everything.
+ * - a store handle is used by one thread at a time; open one per thread. */
+#ifndef TESSERA_STORE_STORE_H
+#define TESSERA_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define STORE_ID_MAX 37      /* UUID text + NUL */
+#define STORE_NAME_MAX 201   /* names: up to 200 bytes UTF-8 */
+#define STORE_EMAIL_MAX 255  /* up to 254 bytes */
+#define STORE_ORIGINS_MAX 4096
+#define STORE_SEALED_MAX 1024
+#define STORE_JWK_MAX 1024
+#define STORE_DETAIL_MAX 1024
+
+typedef struct {
+    char id[STORE_ID_MAX];
+    char name[STORE_NAME_MAX];
+    char type[33];                 /* org_type claim, e.g. "standard" */
+    int64_t session_ttl;           /* default session lifetime, seconds */
+    int64_t session_ttl_max;       /* maximum a request may ask for, seconds */
+    int64_t created_at;
+} store_org;
+
+typedef struct {
+    char id[STORE_ID_MAX];
+    char org_id[STORE_ID_MAX];
+    char email[STORE_EMAIL_MAX];   /* normalised lower-case */
+    char name[STORE_NAME_MAX];
+    char role[16];                 /* owner | admin | developer | end-user */
+    char password_hash[128];       /* argon2id PHC string, "" = no password */
+    int64_t created_at;
+} store_user;
+
+typedef struct {
+    char id[STORE_ID_MAX];
+    char org_id[STORE_ID_MAX];
+    char name[STORE_NAME_MAX];
+    char type[8];                  /* embed | admin */
+    char prefix[24];               /* first characters of the value, for lists */
+    char hash[65];                 /* hex SHA-256 of the value; the value is never stored */
+    char created_by[STORE_EMAIL_MAX];
+    int64_t created_at;
+    int64_t expires_at;
+    int64_t last_used_at;          /* 0 = never */
+    int64_t revoked_at;            /* 0 = not revoked */
+} store_token;
+
+typedef struct {
+    char id[STORE_ID_MAX];
+    char org_id[STORE_ID_MAX];
+    char name[STORE_NAME_MAX];
+    int64_t created_at;
+} store_group;
+
+typedef struct {
+    char org_id[STORE_ID_MAX];
+    char group_id[STORE_ID_MAX];
+    char app_id[STORE_ID_MAX];
+    char permission[32];           /* apps:view | apps:update | ... */
+} store_grant;
+
+typedef struct {
+    char org_id[STORE_ID_MAX];
+    char group_id[STORE_ID_MAX];
+    char user_id[STORE_ID_MAX];
+} store_member;
+
+typedef struct {
+    char id[STORE_ID_MAX];
+    char org_id[STORE_ID_MAX];
+    char name[STORE_NAME_MAX];
+    char mode[8];                  /* public | private | sso */
+    char allowed_origins[STORE_ORIGINS_MAX]; /* newline-separated origins */
+    int64_t created_at;
+} store_app;
+
+typedef struct {
+    char id[STORE_ID_MAX];
+    char org_id[STORE_ID_MAX];
+    char app_id[STORE_ID_MAX];
+    int64_t version;               /* 1, 2, ... per app */
+    char created_by[STORE_EMAIL_MAX];
+    int64_t created_at;
+    int64_t file_count;
+    int64_t total_bytes;
+} store_app_version;
+
+typedef struct {
+    char path[512];                /* relative, '/'-separated, no "..", no leading '/' */
+    char content_type[128];
+    const unsigned char *data;     /* borrowed on insert; on read valid only inside fn */
+    size_t len;
+} store_app_file;
+
+typedef struct {
+    char kid[64];
+    char alg[8];                   /* ES256 | EdDSA */
+    char state[10];                /* active | retiring | retired */
+    unsigned char sealed_private[STORE_SEALED_MAX]; /* AES-GCM box of the private JWK */
+    size_t sealed_len;
+    char public_jwk[STORE_JWK_MAX];/* public JWK JSON */
+    int64_t created_at;
+} store_key;
+
+typedef struct {
+    char jti[STORE_ID_MAX];
+    char org_id[STORE_ID_MAX];
+    char user_id[STORE_ID_MAX];
+    char email[STORE_EMAIL_MAX];
+    char user_type[12];            /* external | superblocks */
+    char atid[STORE_ID_MAX];       /* access token it was minted with */
+    int64_t issued_at;
+    int64_t expires_at;
+    int64_t revoked_at;            /* 0 = live */
+} store_session;
+
+typedef struct {
+    char id[STORE_ID_MAX];
+    char org_id[STORE_ID_MAX];     /* "" for deployment-wide events */
+    int64_t at;                    /* seconds */
+    char actor[STORE_EMAIL_MAX];   /* email, "token:<id>", "cli" or "system" */
+    char action[48];               /* e.g. session.issued, token.created */
+    char target[128];              /* id of what was acted on */
+    char client[64];               /* client address, "" for the CLI */
+    char request_id[40];
+    char detail[STORE_DETAIL_MAX]; /* JSON object text; never a secret */
+} store_audit;
+
+typedef struct {
+    int64_t seq;                   /* strictly increasing */
+    char kind[16];                 /* org user token group grant member app app_version key session */
+    char org_id[STORE_ID_MAX];
+    char id[64];                   /* id of the changed row (group id for grant/member, kid for key) */
+} store_change;
+
+typedef struct store store;
+typedef int (*store_each_fn)(void *ctx, const void *rec);
+
+typedef struct {
+    void (*close)(store *s);
+    int (*migrate)(store *s, err_t *e);
+
+    int (*org_insert)(store *s, const store_org *o, const store_audit *audit, err_t *e);
+    int (*org_get)(store *s, const char *id, store_org *out, err_t *e);
+    int (*org_each)(store *s, store_each_fn fn, void *ctx, err_t *e);
+
+    int (*user_insert)(store *s, const store_user *u, const store_audit *audit, err_t *e);
+    int (*user_get)(store *s, const char *org_id, const char *id, store_user *out, err_t *e);
+    int (*user_find_email)(store *s, const char *org_id, const char *email, store_user *out, err_t *e);
+    int (*user_each)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
+
+    int (*token_insert)(store *s, const store_token *t, const store_audit *audit, err_t *e);
+    int (*token_get)(store *s, const char *org_id, const char *id, store_token *out, err_t *e);
+    int (*token_each)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
+    int (*token_revoke)(store *s, const char *org_id, const char *id, int64_t at,
+                        const store_audit *audit, err_t *e);
+    /* Sets last_used_at for many tokens in one transaction (no change-log row). */
+    int (*token_touch)(store *s, const char *const *ids, size_t n, int64_t at, err_t *e);
+
+    int (*group_insert)(store *s, const store_group *g, const store_audit *audit, err_t *e);
+    int (*group_get)(store *s, const char *org_id, const char *id, store_group *out, err_t *e);
+    int (*group_each)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
+    /* Idempotent: granting an existing grant succeeds without a second row. */
+    int (*grant_insert)(store *s, const store_grant *g, const store_audit *audit, err_t *e);
+    int (*grant_each)(store *s, const char *org_id, const char *group_id, store_each_fn fn,
+                      void *ctx, err_t *e);
+    /* Idempotent like grant_insert. */
+    int (*member_insert)(store *s, const store_member *m, const store_audit *audit, err_t *e);
+    int (*member_each)(store *s, const char *org_id, const char *group_id, store_each_fn fn,
+                       void *ctx, err_t *e);
+
+    int (*app_insert)(store *s, const store_app *a, const store_audit *audit, err_t *e);
+    int (*app_get)(store *s, const char *org_id, const char *id, store_app *out, err_t *e);
+    int (*app_each)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
+    /* Stores a bundle as the next version: fills v->version and v->id is the
+     * caller's. All files in one transaction. */
+    int (*app_version_insert)(store *s, store_app_version *v, const store_app_file *files,
+                              size_t nfiles, const store_audit *audit, err_t *e);
+    int (*app_version_each)(store *s, const char *org_id, const char *app_id, store_each_fn fn,
+                            void *ctx, err_t *e);
+    /* Reads one file of a version into fn (rec is a const store_app_file *). */
+    int (*app_file_get)(store *s, const char *version_id, const char *path, store_each_fn fn,
+                        void *ctx, err_t *e);
+
+    int (*key_insert)(store *s, const store_key *k, const store_audit *audit, err_t *e);
+    int (*key_get)(store *s, const char *kid, store_key *out, err_t *e);
+    int (*key_each)(store *s, store_each_fn fn, void *ctx, err_t *e);
+    int (*key_set_state)(store *s, const char *kid, const char *state, const store_audit *audit,
+                         err_t *e);
+
+    /* Group commit: all sessions and audit events in one durable transaction
+     * (fsync'd before return). Sessions append no change-log rows. */
+    int (*record_batch)(store *s, const store_session *sessions, size_t nsessions,
+                        const store_audit *audits, size_t naudits, err_t *e);
+    int (*session_get)(store *s, const char *jti, store_session *out, err_t *e);
+
+    int (*audit_insert)(store *s, const store_audit *a, err_t *e);
+    /* Events of org_id (required) with at >= since, oldest first. */
+    int (*audit_each)(store *s, const char *org_id, int64_t since, store_each_fn fn, void *ctx,
+                      err_t *e);
+
+    /* Highest change sequence so far (0 when none). */
+    int (*change_latest)(store *s, int64_t *seq, err_t *e);
+    /* Changes with seq > after, in seq order (rec is a const store_change *). */
+    int (*changes_since)(store *s, int64_t after, store_each_fn fn, void *ctx, err_t *e);
+} store_ops;
+
+struct store {
+    const store_ops *ops;
+};
+
+/* Opens the store named by url: "sqlite:PATH" (or a bare path) or
+ * "postgres://..." / "postgresql://...". Returns NULL with *e set. Does not
+ * migrate; call migrate() (idempotent) before use. Close with s->ops->close. */
+store *store_open(const char *url, err_t *e);
+
+/* Backend constructors, used by store_open. */
+store *store_sqlite_open(const char *path, err_t *e);
+
+#endif

@@ -1,0 +1,1578 @@
+/* store_sqlite.c - the SQLite backend of store.h.
+ *
+ * One handle is one sqlite3 connection, used by one thread at a time (the
+ * connection is opened with SQLITE_OPEN_NOMUTEX). Every SQL statement lives in
+ * q_table below, one entry per operation; a statement is prepared on first
+ * use, cached in the handle and finalized by close.
+ *
+ * Every write runs as BEGIN IMMEDIATE ... COMMIT (write_run): the write lock
+ * is taken up front, so a writer in another process (the CLI while the server
+ * runs) waits up to busy_timeout instead of failing half-way with SQLITE_BUSY.
+ * The mutation, its change-log row and its audit row commit together or not at
+ * all. With journal_mode=WAL and synchronous=FULL, COMMIT fsyncs the WAL before
+ * it returns, so a write is durable when the operation returns 0.
+ *
+ * Row readers copy text columns into the records' fixed-size fields and fail
+ * with ERR_INTERNAL rather than truncate. Binders take the records' fields as
+ * they are; a field that is not NUL-terminated within its array is a
+ * programming error (assert). */
+#include "store/store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/assets.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+
+#define BUSY_TIMEOUT_MS 5000
+#define MIGRATION_PREFIX "migrations/sqlite/"
+
+/* ---- the SQL, one entry per operation ---- */
+
+/* Column lists: each record's SELECT, INSERT and row reader use the same order. */
+#define ORG_COLS "id, name, type, session_ttl, session_ttl_max, created_at"
+#define USER_COLS "id, org_id, email, name, role, password_hash, created_at"
+#define TOKEN_COLS                                                                                 \
+    "id, org_id, name, type, prefix, hash, created_by, created_at, expires_at, last_used_at, "    \
+    "revoked_at"
+#define GROUP_COLS "id, org_id, name, created_at"
+#define GRANT_COLS "org_id, group_id, app_id, permission"
+#define MEMBER_COLS "org_id, group_id, user_id"
+#define APP_COLS "id, org_id, name, mode, allowed_origins, created_at"
+#define VERSION_COLS "id, org_id, app_id, version, created_by, created_at, file_count, total_bytes"
+#define KEY_COLS "kid, alg, state, sealed_private, public_jwk, created_at"
+#define SESSION_COLS "jti, org_id, user_id, email, user_type, atid, issued_at, expires_at, revoked_at"
+#define AUDIT_COLS "id, org_id, at, actor, action, target, client, request_id, detail"
+
+enum {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_MIG_APPLIED,
+    Q_MIG_RECORD,
+    Q_MIG_MAX,
+    Q_CHANGE_APPEND,
+    Q_CHANGE_LATEST,
+    Q_CHANGES_SINCE,
+    Q_AUDIT_INSERT,
+    Q_AUDIT_EACH,
+    Q_ORG_INSERT,
+    Q_ORG_GET,
+    Q_ORG_EACH,
+    Q_USER_INSERT,
+    Q_USER_GET,
+    Q_USER_FIND_EMAIL,
+    Q_USER_EACH_ORG,
+    Q_USER_EACH_ALL,
+    Q_TOKEN_INSERT,
+    Q_TOKEN_GET,
+    Q_TOKEN_EACH_ORG,
+    Q_TOKEN_EACH_ALL,
+    Q_TOKEN_REVOKE,
+    Q_TOKEN_TOUCH,
+    Q_GROUP_INSERT,
+    Q_GROUP_GET,
+    Q_GROUP_EACH_ORG,
+    Q_GROUP_EACH_ALL,
+    Q_GRANT_INSERT,
+    Q_GRANT_EACH_ORG,
+    Q_GRANT_EACH_ALL,
+    Q_MEMBER_INSERT,
+    Q_MEMBER_EACH_ORG,
+    Q_MEMBER_EACH_ALL,
+    Q_APP_INSERT,
+    Q_APP_GET,
+    Q_APP_EACH_ORG,
+    Q_APP_EACH_ALL,
+    Q_VERSION_NEXT,
+    Q_VERSION_INSERT,
+    Q_VERSION_EACH_ORG,
+    Q_VERSION_EACH_ALL,
+    Q_FILE_INSERT,
+    Q_FILE_GET,
+    Q_KEY_INSERT,
+    Q_KEY_GET,
+    Q_KEY_EACH,
+    Q_KEY_SET_STATE,
+    Q_SESSION_INSERT,
+    Q_SESSION_GET,
+    Q_COUNT
+};
+
+typedef struct {
+    const char *name;     /* the operation, for error details */
+    const char *sql;
+    const char *entity;   /* "<entity> not found" / "<entity> already exists" */
+    const char *conflict; /* overrides "<entity> already exists" */
+    const char *missing;  /* detail of a foreign-key violation */
+} query;
+
+/* Optional filters of the *_each queries: the _ORG variant binds org_id as ?1
+ * and the sub-filter (if any) as ?2; the _ALL variant binds the sub-filter as
+ * ?1. A sub-filter of '' matches everything. Two statements rather than
+ * "(?1 = '' OR org_id = ?1)", which SQLite cannot answer from an index. */
+static const query q_table[Q_COUNT] = {
+    [Q_BEGIN] = {"begin", "BEGIN IMMEDIATE", NULL, NULL, NULL},
+    [Q_COMMIT] = {"commit", "COMMIT", NULL, NULL, NULL},
+    [Q_ROLLBACK] = {"rollback", "ROLLBACK", NULL, NULL, NULL},
+
+    [Q_MIG_APPLIED] = {"migrate", "SELECT 1 FROM schema_migrations WHERE version = ?1",
+                       "migration", NULL, NULL},
+    [Q_MIG_RECORD] = {"migrate", "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                      "migration", NULL, NULL},
+    [Q_MIG_MAX] = {"migrate", "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", NULL, NULL,
+                   NULL},
+
+    [Q_CHANGE_APPEND] = {"change_log",
+                         "INSERT INTO change_log (kind, org_id, id, at) VALUES (?1, ?2, ?3, ?4)",
+                         "change", NULL, NULL},
+    [Q_CHANGE_LATEST] = {"change_latest", "SELECT COALESCE(MAX(seq), 0) FROM change_log", NULL, NULL,
+                         NULL},
+    [Q_CHANGES_SINCE] = {"changes_since",
+                         "SELECT seq, kind, org_id, id FROM change_log WHERE seq > ?1 ORDER BY seq",
+                         NULL, NULL, NULL},
+
+    [Q_AUDIT_INSERT] = {"audit_insert",
+                        "INSERT INTO audit_events (" AUDIT_COLS
+                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        "audit event", NULL, NULL},
+    [Q_AUDIT_EACH] = {"audit_each",
+                      "SELECT " AUDIT_COLS " FROM audit_events WHERE org_id = ?1 AND at >= ?2 "
+                      "ORDER BY at, rowid",
+                      NULL, NULL, NULL},
+
+    [Q_ORG_INSERT] = {"org_insert",
+                      "INSERT INTO orgs (" ORG_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)", "org", NULL,
+                      NULL},
+    [Q_ORG_GET] = {"org_get", "SELECT " ORG_COLS " FROM orgs WHERE id = ?1", "org", NULL, NULL},
+    [Q_ORG_EACH] = {"org_each", "SELECT " ORG_COLS " FROM orgs ORDER BY rowid", NULL, NULL, NULL},
+
+    [Q_USER_INSERT] = {"user_insert",
+                       "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", "user",
+                       "a user with this id or email already exists", "referenced org does not exist"},
+    [Q_USER_GET] = {"user_get", "SELECT " USER_COLS " FROM users WHERE org_id = ?1 AND id = ?2",
+                    "user", NULL, NULL},
+    [Q_USER_FIND_EMAIL] = {"user_find_email",
+                           "SELECT " USER_COLS " FROM users WHERE org_id = ?1 AND email = ?2", "user",
+                           NULL, NULL},
+    [Q_USER_EACH_ORG] = {"user_each",
+                         "SELECT " USER_COLS " FROM users WHERE org_id = ?1 ORDER BY rowid", NULL,
+                         NULL, NULL},
+    [Q_USER_EACH_ALL] = {"user_each", "SELECT " USER_COLS " FROM users ORDER BY rowid", NULL, NULL,
+                         NULL},
+
+    [Q_TOKEN_INSERT] = {"token_insert",
+                        "INSERT INTO access_tokens (" TOKEN_COLS
+                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        "access token", "an access token with this id or hash already exists",
+                        "referenced org does not exist"},
+    [Q_TOKEN_GET] = {"token_get",
+                     "SELECT " TOKEN_COLS " FROM access_tokens WHERE org_id = ?1 AND id = ?2",
+                     "access token", NULL, NULL},
+    [Q_TOKEN_EACH_ORG] = {"token_each",
+                          "SELECT " TOKEN_COLS
+                          " FROM access_tokens WHERE org_id = ?1 ORDER BY rowid",
+                          NULL, NULL, NULL},
+    [Q_TOKEN_EACH_ALL] = {"token_each", "SELECT " TOKEN_COLS " FROM access_tokens ORDER BY rowid",
+                          NULL, NULL, NULL},
+    /* Revoking twice keeps the first revocation time. */
+    [Q_TOKEN_REVOKE] = {"token_revoke",
+                        "UPDATE access_tokens SET revoked_at = "
+                        "CASE WHEN revoked_at = 0 THEN ?3 ELSE revoked_at END "
+                        "WHERE org_id = ?1 AND id = ?2",
+                        "access token", NULL, NULL},
+    /* Never moves last_used_at backwards (touches may arrive out of order). */
+    [Q_TOKEN_TOUCH] = {"token_touch",
+                       "UPDATE access_tokens SET last_used_at = ?2 WHERE id = ?1 AND last_used_at < ?2",
+                       "access token", NULL, NULL},
+
+    [Q_GROUP_INSERT] = {"group_insert",
+                        "INSERT INTO groups (" GROUP_COLS ") VALUES (?1, ?2, ?3, ?4)", "group", NULL,
+                        "referenced org does not exist"},
+    [Q_GROUP_GET] = {"group_get", "SELECT " GROUP_COLS " FROM groups WHERE org_id = ?1 AND id = ?2",
+                     "group", NULL, NULL},
+    [Q_GROUP_EACH_ORG] = {"group_each",
+                          "SELECT " GROUP_COLS " FROM groups WHERE org_id = ?1 ORDER BY rowid", NULL,
+                          NULL, NULL},
+    [Q_GROUP_EACH_ALL] = {"group_each", "SELECT " GROUP_COLS " FROM groups ORDER BY rowid", NULL,
+                          NULL, NULL},
+
+    /* Idempotent: an existing grant is left as it is (foreign keys still apply). */
+    [Q_GRANT_INSERT] = {"grant_insert",
+                        "INSERT OR IGNORE INTO group_grants (" GRANT_COLS ") VALUES (?1, ?2, ?3, ?4)",
+                        "grant", NULL, "referenced group or app does not exist in this org"},
+    [Q_GRANT_EACH_ORG] = {"grant_each",
+                          "SELECT " GRANT_COLS " FROM group_grants WHERE org_id = ?1 "
+                          "AND (?2 = '' OR group_id = ?2) ORDER BY rowid",
+                          NULL, NULL, NULL},
+    [Q_GRANT_EACH_ALL] = {"grant_each",
+                          "SELECT " GRANT_COLS " FROM group_grants WHERE ?1 = '' OR group_id = ?1 "
+                          "ORDER BY rowid",
+                          NULL, NULL, NULL},
+
+    [Q_MEMBER_INSERT] = {"member_insert",
+                         "INSERT OR IGNORE INTO group_members (" MEMBER_COLS ") VALUES (?1, ?2, ?3)",
+                         "member", NULL, "referenced group or user does not exist in this org"},
+    [Q_MEMBER_EACH_ORG] = {"member_each",
+                           "SELECT " MEMBER_COLS " FROM group_members WHERE org_id = ?1 "
+                           "AND (?2 = '' OR group_id = ?2) ORDER BY rowid",
+                           NULL, NULL, NULL},
+    [Q_MEMBER_EACH_ALL] = {"member_each",
+                           "SELECT " MEMBER_COLS " FROM group_members WHERE ?1 = '' OR group_id = ?1 "
+                           "ORDER BY rowid",
+                           NULL, NULL, NULL},
+
+    [Q_APP_INSERT] = {"app_insert", "INSERT INTO apps (" APP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                      "app", NULL, "referenced org does not exist"},
+    [Q_APP_GET] = {"app_get", "SELECT " APP_COLS " FROM apps WHERE org_id = ?1 AND id = ?2", "app",
+                   NULL, NULL},
+    [Q_APP_EACH_ORG] = {"app_each", "SELECT " APP_COLS " FROM apps WHERE org_id = ?1 ORDER BY rowid",
+                        NULL, NULL, NULL},
+    [Q_APP_EACH_ALL] = {"app_each", "SELECT " APP_COLS " FROM apps ORDER BY rowid", NULL, NULL, NULL},
+
+    /* Inside the write transaction, so no other writer can take the same number. */
+    [Q_VERSION_NEXT] = {"app_version_insert",
+                        "SELECT COALESCE(MAX(version), 0) + 1 FROM app_versions WHERE app_id = ?1",
+                        NULL, NULL, NULL},
+    [Q_VERSION_INSERT] = {"app_version_insert",
+                          "INSERT INTO app_versions (" VERSION_COLS
+                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                          "app version", NULL, "referenced app does not exist in this org"},
+    [Q_VERSION_EACH_ORG] = {"app_version_each",
+                            "SELECT " VERSION_COLS " FROM app_versions WHERE org_id = ?1 "
+                            "AND (?2 = '' OR app_id = ?2) ORDER BY rowid",
+                            NULL, NULL, NULL},
+    [Q_VERSION_EACH_ALL] = {"app_version_each",
+                            "SELECT " VERSION_COLS " FROM app_versions WHERE ?1 = '' OR app_id = ?1 "
+                            "ORDER BY rowid",
+                            NULL, NULL, NULL},
+    [Q_FILE_INSERT] = {"app_version_insert",
+                       "INSERT INTO app_files (version_id, path, content_type, data) "
+                       "VALUES (?1, ?2, ?3, ?4)",
+                       "app file", "two files of the bundle have the same path", NULL},
+    [Q_FILE_GET] = {"app_file_get",
+                    "SELECT path, content_type, data FROM app_files "
+                    "WHERE version_id = ?1 AND path = ?2",
+                    "app file", NULL, NULL},
+
+    [Q_KEY_INSERT] = {"key_insert",
+                      "INSERT INTO signing_keys (" KEY_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                      "signing key", NULL, NULL},
+    [Q_KEY_GET] = {"key_get", "SELECT " KEY_COLS " FROM signing_keys WHERE kid = ?1", "signing key",
+                   NULL, NULL},
+    [Q_KEY_EACH] = {"key_each", "SELECT " KEY_COLS " FROM signing_keys ORDER BY rowid", NULL, NULL,
+                    NULL},
+    [Q_KEY_SET_STATE] = {"key_set_state", "UPDATE signing_keys SET state = ?2 WHERE kid = ?1",
+                         "signing key", NULL, NULL},
+
+    [Q_SESSION_INSERT] = {"record_batch",
+                          "INSERT INTO sessions (" SESSION_COLS
+                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                          "session", NULL, "referenced org does not exist"},
+    [Q_SESSION_GET] = {"session_get", "SELECT " SESSION_COLS " FROM sessions WHERE jti = ?1",
+                       "session", NULL, NULL},
+};
+
+/* ---- the handle ---- */
+
+typedef struct {
+    store base;                  /* first member: the store * handed out points here */
+    sqlite3 *db;                 /* owned; closed by sq_close */
+    sqlite3_stmt *stmt[Q_COUNT]; /* owned; prepared lazily, finalized by sq_close */
+} store_sqlite;
+
+static store_sqlite *from(store *s)
+{
+    return (store_sqlite *)s;
+}
+
+/* ---- errors ---- */
+
+/* Maps a failed result code of query q to the store's error classes. The
+ * detail names the operation and the entity, never SQL text or values. */
+static int fail(int q, int rc, err_t *e)
+{
+    const query *qq = &q_table[q];
+    const char *entity = qq->entity ? qq->entity : "row";
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        if (qq->conflict != NULL)
+            return err_set(e, ERR_CONFLICT, "%s", qq->conflict);
+        return err_set(e, ERR_CONFLICT, "%s already exists", entity);
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return err_set(e, ERR_INVALID_REQUEST, "%s",
+                       qq->missing ? qq->missing : "referenced row does not exist");
+    case SQLITE_CONSTRAINT_NOTNULL:
+        return err_set(e, ERR_INVALID_REQUEST, "%s: a required field is missing", qq->name);
+    case SQLITE_TOOBIG:
+        return err_set(e, ERR_TOO_LARGE, "%s: value too large for the database", qq->name);
+    default:
+        break;
+    }
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return err_set(e, ERR_UNAVAILABLE, "database is busy (%s)", qq->name);
+    case SQLITE_CANTOPEN:
+        return err_set(e, ERR_UNAVAILABLE, "database is unreachable (%s)", qq->name);
+    default:
+        return err_set(e, ERR_INTERNAL, "database error in %s: %s", qq->name, sqlite3_errstr(rc));
+    }
+}
+
+/* ---- statements ---- */
+
+/* The cached statement of q, prepared on first use, or NULL with *e set. The
+ * statement stays owned by ss; hand it back with stmt_release. A statement
+ * still stepping (an *_each whose callback calls the same *_each) is refused. */
+static sqlite3_stmt *stmt_get(store_sqlite *ss, int q, err_t *e)
+{
+    sqlite3_stmt **slot = &ss->stmt[q];
+    if (*slot == NULL) {
+        int rc = sqlite3_prepare_v3(ss->db, q_table[q].sql, -1, SQLITE_PREPARE_PERSISTENT, slot,
+                                    NULL);
+        if (rc == SQLITE_OK)
+            return *slot;
+        *slot = NULL;
+        if ((rc & 0xff) == SQLITE_ERROR)
+            err_set(e, ERR_INTERNAL, "cannot prepare %s (is the database migrated?)",
+                    q_table[q].name);
+        else
+            fail(q, rc, e);
+        return NULL;
+    }
+    if (sqlite3_stmt_busy(*slot)) {
+        err_set(e, ERR_INTERNAL, "%s called from inside its own callback", q_table[q].name);
+        return NULL;
+    }
+    return *slot;
+}
+
+/* Resets st and drops its bindings (they may point at the caller's memory). */
+static void stmt_release(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Binders. Text and blobs are bound SQLITE_STATIC: they must outlive the step,
+ * which they do because every statement is released before the operation
+ * returns. Bind failures are programming errors (wrong index). */
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    int rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+    assert(rc == SQLITE_OK);
+    (void)rc;
+}
+
+static void bind_field_(sqlite3_stmt *st, int i, const char *field, size_t cap)
+{
+    const char *nul = memchr(field, '\0', cap);
+    assert(nul != NULL && "record string field is not NUL-terminated");
+    int rc = sqlite3_bind_text(st, i, field, nul ? (int)(nul - field) : 0, SQLITE_STATIC);
+    assert(rc == SQLITE_OK);
+    (void)rc;
+}
+#define bind_field(st, i, field) bind_field_((st), (i), (field), sizeof(field))
+
+static void bind_int(sqlite3_stmt *st, int i, int64_t v)
+{
+    int rc = sqlite3_bind_int64(st, i, v);
+    assert(rc == SQLITE_OK);
+    (void)rc;
+}
+
+/* Binds len bytes (len 0: an empty blob, never NULL). Returns the result code:
+ * SQLITE_TOOBIG is a real outcome for large bundle files. */
+static int bind_blob(sqlite3_stmt *st, int i, const void *data, size_t len)
+{
+    if (len == 0)
+        return sqlite3_bind_zeroblob(st, i, 0);
+    return sqlite3_bind_blob64(st, i, data, (sqlite3_uint64)len, SQLITE_STATIC);
+}
+
+/* Copies text column i into dst[cap]; a value that does not fit is an error. */
+static int col_text_(sqlite3_stmt *st, int i, char *dst, size_t cap, err_t *e)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    if (t == NULL) {
+        dst[0] = '\0';
+        return 0;
+    }
+    if (n >= cap)
+        return err_set(e, ERR_INTERNAL, "stored %s is longer than %zu bytes",
+                       sqlite3_column_name(st, i), cap - 1);
+    memcpy(dst, t, n);
+    dst[n] = '\0';
+    return 0;
+}
+#define col_text(st, i, field, e) col_text_((st), (i), (field), sizeof(field), (e))
+
+/* Runs the bound statement q, which returns no rows, and releases it. */
+static int step_done(store_sqlite *ss, int q, err_t *e)
+{
+    sqlite3_stmt *st = ss->stmt[q];
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_DONE ? 0 : fail(q, rc, e);
+    stmt_release(st);
+    return ret;
+}
+
+typedef void (*binder)(sqlite3_stmt *st, const void *rec);
+typedef int (*row_reader)(sqlite3_stmt *st, void *out, err_t *e);
+
+/* Prepares (if needed), binds rec with bind and runs q, which returns no rows.
+ * With changes_required, "no row changed" is ERR_NOT_FOUND. */
+static int exec_bound(store_sqlite *ss, int q, binder bind, const void *rec, int changes_required,
+                      err_t *e)
+{
+    sqlite3_stmt *st = stmt_get(ss, q, e);
+    if (st == NULL)
+        return -1;
+    bind(st, rec);
+    if (step_done(ss, q, e) != 0)
+        return -1;
+    if (changes_required && sqlite3_changes(ss->db) == 0)
+        return err_set(e, ERR_NOT_FOUND, "%s not found", q_table[q].entity);
+    return 0;
+}
+
+/* Steps the bound statement q once and reads the row into out with rd;
+ * ERR_NOT_FOUND when there is none ("<entity> <key> not found", key may be
+ * NULL). Releases the statement. */
+static int fetch_one(store_sqlite *ss, int q, row_reader rd, void *out, const char *key, err_t *e)
+{
+    sqlite3_stmt *st = ss->stmt[q];
+    int ret = -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        ret = rd(st, out, e);
+    else if (rc == SQLITE_DONE && key != NULL)
+        err_set(e, ERR_NOT_FOUND, "%s %s not found", q_table[q].entity, key);
+    else if (rc == SQLITE_DONE)
+        err_set(e, ERR_NOT_FOUND, "%s not found", q_table[q].entity);
+    else
+        fail(q, rc, e);
+    stmt_release(st);
+    return ret;
+}
+
+/* Steps the bound statement q, reading each row into rec (the caller's
+ * scratch record) and calling fn(ctx, rec) until fn returns nonzero or the
+ * rows run out. Releases the statement. */
+static int fetch_each(store_sqlite *ss, int q, row_reader rd, void *rec, store_each_fn fn, void *ctx,
+                      err_t *e)
+{
+    sqlite3_stmt *st = ss->stmt[q];
+    int ret = -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (rd(st, rec, e) != 0)
+            goto out;
+        if (fn(ctx, rec) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        fail(q, rc, e);
+        goto out;
+    }
+    ret = 0;
+out:
+    stmt_release(st);
+    return ret;
+}
+
+/* Lists with an optional org filter (NULL or "" = every org) and an optional
+ * sub-filter (group or app id; used only when the statements have one). */
+static int each_filtered(store_sqlite *ss, int q_org, int q_all, const char *org_id,
+                         const char *sub, row_reader rd, void *rec, store_each_fn fn, void *ctx,
+                         err_t *e)
+{
+    int all = org_id == NULL || org_id[0] == '\0';
+    int q = all ? q_all : q_org;
+    sqlite3_stmt *st = stmt_get(ss, q, e);
+    if (st == NULL)
+        return -1;
+    int i = 1;
+    if (!all)
+        bind_text(st, i++, org_id);
+    if (i <= sqlite3_bind_parameter_count(st))
+        bind_text(st, i, sub ? sub : "");
+    return fetch_each(ss, q, rd, rec, fn, ctx, e);
+}
+
+/* ---- row readers: column order as in the *_COLS lists ---- */
+
+static int read_org(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_org *o = rec;
+    memset(o, 0, sizeof(*o));
+    if (col_text(st, 0, o->id, e) || col_text(st, 1, o->name, e) || col_text(st, 2, o->type, e))
+        return -1;
+    o->session_ttl = sqlite3_column_int64(st, 3);
+    o->session_ttl_max = sqlite3_column_int64(st, 4);
+    o->created_at = sqlite3_column_int64(st, 5);
+    return 0;
+}
+
+static int read_user(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_user *u = rec;
+    memset(u, 0, sizeof(*u));
+    if (col_text(st, 0, u->id, e) || col_text(st, 1, u->org_id, e) ||
+        col_text(st, 2, u->email, e) || col_text(st, 3, u->name, e) ||
+        col_text(st, 4, u->role, e) || col_text(st, 5, u->password_hash, e))
+        return -1;
+    u->created_at = sqlite3_column_int64(st, 6);
+    return 0;
+}
+
+static int read_token(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_token *t = rec;
+    memset(t, 0, sizeof(*t));
+    if (col_text(st, 0, t->id, e) || col_text(st, 1, t->org_id, e) ||
+        col_text(st, 2, t->name, e) || col_text(st, 3, t->type, e) ||
+        col_text(st, 4, t->prefix, e) || col_text(st, 5, t->hash, e) ||
+        col_text(st, 6, t->created_by, e))
+        return -1;
+    t->created_at = sqlite3_column_int64(st, 7);
+    t->expires_at = sqlite3_column_int64(st, 8);
+    t->last_used_at = sqlite3_column_int64(st, 9);
+    t->revoked_at = sqlite3_column_int64(st, 10);
+    return 0;
+}
+
+static int read_group(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_group *g = rec;
+    memset(g, 0, sizeof(*g));
+    if (col_text(st, 0, g->id, e) || col_text(st, 1, g->org_id, e) || col_text(st, 2, g->name, e))
+        return -1;
+    g->created_at = sqlite3_column_int64(st, 3);
+    return 0;
+}
+
+static int read_grant(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_grant *g = rec;
+    memset(g, 0, sizeof(*g));
+    if (col_text(st, 0, g->org_id, e) || col_text(st, 1, g->group_id, e) ||
+        col_text(st, 2, g->app_id, e) || col_text(st, 3, g->permission, e))
+        return -1;
+    return 0;
+}
+
+static int read_member(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_member *m = rec;
+    memset(m, 0, sizeof(*m));
+    if (col_text(st, 0, m->org_id, e) || col_text(st, 1, m->group_id, e) ||
+        col_text(st, 2, m->user_id, e))
+        return -1;
+    return 0;
+}
+
+static int read_app(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_app *a = rec;
+    memset(a, 0, sizeof(*a));
+    if (col_text(st, 0, a->id, e) || col_text(st, 1, a->org_id, e) ||
+        col_text(st, 2, a->name, e) || col_text(st, 3, a->mode, e) ||
+        col_text(st, 4, a->allowed_origins, e))
+        return -1;
+    a->created_at = sqlite3_column_int64(st, 5);
+    return 0;
+}
+
+static int read_version(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_app_version *v = rec;
+    memset(v, 0, sizeof(*v));
+    if (col_text(st, 0, v->id, e) || col_text(st, 1, v->org_id, e) ||
+        col_text(st, 2, v->app_id, e))
+        return -1;
+    v->version = sqlite3_column_int64(st, 3);
+    if (col_text(st, 4, v->created_by, e))
+        return -1;
+    v->created_at = sqlite3_column_int64(st, 5);
+    v->file_count = sqlite3_column_int64(st, 6);
+    v->total_bytes = sqlite3_column_int64(st, 7);
+    return 0;
+}
+
+static int read_key(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_key *k = rec;
+    memset(k, 0, sizeof(*k));
+    if (col_text(st, 0, k->kid, e) || col_text(st, 1, k->alg, e) || col_text(st, 2, k->state, e))
+        return -1;
+    const void *sealed = sqlite3_column_blob(st, 3);
+    size_t n = (size_t)sqlite3_column_bytes(st, 3);
+    if (n > sizeof(k->sealed_private))
+        return err_set(e, ERR_INTERNAL, "stored sealed key of %s is longer than %zu bytes", k->kid,
+                       sizeof(k->sealed_private));
+    if (n > 0)
+        memcpy(k->sealed_private, sealed, n);
+    k->sealed_len = n;
+    if (col_text(st, 4, k->public_jwk, e))
+        return -1;
+    k->created_at = sqlite3_column_int64(st, 5);
+    return 0;
+}
+
+static int read_session(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_session *s = rec;
+    memset(s, 0, sizeof(*s));
+    if (col_text(st, 0, s->jti, e) || col_text(st, 1, s->org_id, e) ||
+        col_text(st, 2, s->user_id, e) || col_text(st, 3, s->email, e) ||
+        col_text(st, 4, s->user_type, e) || col_text(st, 5, s->atid, e))
+        return -1;
+    s->issued_at = sqlite3_column_int64(st, 6);
+    s->expires_at = sqlite3_column_int64(st, 7);
+    s->revoked_at = sqlite3_column_int64(st, 8);
+    return 0;
+}
+
+static int read_audit(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_audit *a = rec;
+    memset(a, 0, sizeof(*a));
+    if (col_text(st, 0, a->id, e) || col_text(st, 1, a->org_id, e))
+        return -1;
+    a->at = sqlite3_column_int64(st, 2);
+    if (col_text(st, 3, a->actor, e) || col_text(st, 4, a->action, e) ||
+        col_text(st, 5, a->target, e) || col_text(st, 6, a->client, e) ||
+        col_text(st, 7, a->request_id, e) || col_text(st, 8, a->detail, e))
+        return -1;
+    return 0;
+}
+
+static int read_change(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_change *c = rec;
+    memset(c, 0, sizeof(*c));
+    c->seq = sqlite3_column_int64(st, 0);
+    if (col_text(st, 1, c->kind, e) || col_text(st, 2, c->org_id, e) || col_text(st, 3, c->id, e))
+        return -1;
+    return 0;
+}
+
+static int read_int64(sqlite3_stmt *st, void *out, err_t *e)
+{
+    (void)e;
+    *(int64_t *)out = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+/* ---- binders: parameter order as in the *_COLS lists ---- */
+
+static void bind_org(sqlite3_stmt *st, const void *rec)
+{
+    const store_org *o = rec;
+    bind_field(st, 1, o->id);
+    bind_field(st, 2, o->name);
+    bind_field(st, 3, o->type);
+    bind_int(st, 4, o->session_ttl);
+    bind_int(st, 5, o->session_ttl_max);
+    bind_int(st, 6, o->created_at);
+}
+
+static void bind_user(sqlite3_stmt *st, const void *rec)
+{
+    const store_user *u = rec;
+    bind_field(st, 1, u->id);
+    bind_field(st, 2, u->org_id);
+    bind_field(st, 3, u->email);
+    bind_field(st, 4, u->name);
+    bind_field(st, 5, u->role);
+    bind_field(st, 6, u->password_hash);
+    bind_int(st, 7, u->created_at);
+}
+
+static void bind_token(sqlite3_stmt *st, const void *rec)
+{
+    const store_token *t = rec;
+    bind_field(st, 1, t->id);
+    bind_field(st, 2, t->org_id);
+    bind_field(st, 3, t->name);
+    bind_field(st, 4, t->type);
+    bind_field(st, 5, t->prefix);
+    bind_field(st, 6, t->hash);
+    bind_field(st, 7, t->created_by);
+    bind_int(st, 8, t->created_at);
+    bind_int(st, 9, t->expires_at);
+    bind_int(st, 10, t->last_used_at);
+    bind_int(st, 11, t->revoked_at);
+}
+
+static void bind_group(sqlite3_stmt *st, const void *rec)
+{
+    const store_group *g = rec;
+    bind_field(st, 1, g->id);
+    bind_field(st, 2, g->org_id);
+    bind_field(st, 3, g->name);
+    bind_int(st, 4, g->created_at);
+}
+
+static void bind_grant(sqlite3_stmt *st, const void *rec)
+{
+    const store_grant *g = rec;
+    bind_field(st, 1, g->org_id);
+    bind_field(st, 2, g->group_id);
+    bind_field(st, 3, g->app_id);
+    bind_field(st, 4, g->permission);
+}
+
+static void bind_member(sqlite3_stmt *st, const void *rec)
+{
+    const store_member *m = rec;
+    bind_field(st, 1, m->org_id);
+    bind_field(st, 2, m->group_id);
+    bind_field(st, 3, m->user_id);
+}
+
+static void bind_app(sqlite3_stmt *st, const void *rec)
+{
+    const store_app *a = rec;
+    bind_field(st, 1, a->id);
+    bind_field(st, 2, a->org_id);
+    bind_field(st, 3, a->name);
+    bind_field(st, 4, a->mode);
+    bind_field(st, 5, a->allowed_origins);
+    bind_int(st, 6, a->created_at);
+}
+
+static void bind_key(sqlite3_stmt *st, const void *rec)
+{
+    const store_key *k = rec;
+    assert(k->sealed_len <= sizeof(k->sealed_private));
+    bind_field(st, 1, k->kid);
+    bind_field(st, 2, k->alg);
+    bind_field(st, 3, k->state);
+    int rc = bind_blob(st, 4, k->sealed_private, k->sealed_len);
+    assert(rc == SQLITE_OK);
+    (void)rc;
+    bind_field(st, 5, k->public_jwk);
+    bind_int(st, 6, k->created_at);
+}
+
+static void bind_session(sqlite3_stmt *st, const void *rec)
+{
+    const store_session *s = rec;
+    bind_field(st, 1, s->jti);
+    bind_field(st, 2, s->org_id);
+    bind_field(st, 3, s->user_id);
+    bind_field(st, 4, s->email);
+    bind_field(st, 5, s->user_type);
+    bind_field(st, 6, s->atid);
+    bind_int(st, 7, s->issued_at);
+    bind_int(st, 8, s->expires_at);
+    bind_int(st, 9, s->revoked_at);
+}
+
+static void bind_audit(sqlite3_stmt *st, const void *rec)
+{
+    const store_audit *a = rec;
+    bind_field(st, 1, a->id);
+    bind_field(st, 2, a->org_id);
+    bind_int(st, 3, a->at);
+    bind_field(st, 4, a->actor);
+    bind_field(st, 5, a->action);
+    bind_field(st, 6, a->target);
+    bind_field(st, 7, a->client);
+    bind_field(st, 8, a->request_id);
+    bind_field(st, 9, a->detail);
+}
+
+/* ---- write transactions ---- */
+
+/* A step of a write transaction; arg is the operation's input. */
+typedef int (*write_body)(store_sqlite *ss, const void *arg, err_t *e);
+
+typedef struct {
+    const char *kind;         /* change-log kind; NULL = no change-log row */
+    const char *org_id;       /* of the change row; "" for deployment-wide rows */
+    const char *id;           /* of the change row */
+    const store_audit *audit; /* written in the same transaction; may be NULL */
+} write_meta;
+
+static int run_simple(store_sqlite *ss, int q, err_t *e)
+{
+    if (stmt_get(ss, q, e) == NULL)
+        return -1;
+    return step_done(ss, q, e);
+}
+
+/* Rolls back the open transaction, if any (a failed COMMIT may leave it open). */
+static void rollback(store_sqlite *ss)
+{
+    err_t ignored;
+    if (!sqlite3_get_autocommit(ss->db) && run_simple(ss, Q_ROLLBACK, &ignored) != 0)
+        sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int audit_write(store_sqlite *ss, const void *arg, err_t *e)
+{
+    const store_audit *a = arg;
+    if (a->id[0] == '\0')
+        return err_set(e, ERR_INTERNAL, "audit event %s has no id", a->action);
+    return exec_bound(ss, Q_AUDIT_INSERT, bind_audit, a, 0, e);
+}
+
+static void bind_change(sqlite3_stmt *st, const void *rec)
+{
+    const write_meta *m = rec;
+    bind_text(st, 1, m->kind);
+    bind_text(st, 2, m->org_id ? m->org_id : "");
+    bind_text(st, 3, m->id);
+    bind_int(st, 4, clock_now());
+}
+
+/* Runs body, then the change-log row and the audit row of m, in one
+ * BEGIN IMMEDIATE transaction. On failure nothing of it is in the database. */
+static int write_run(store_sqlite *ss, write_body body, const void *arg, const write_meta *m,
+                     err_t *e)
+{
+    int ret = -1;
+    if (run_simple(ss, Q_BEGIN, e) != 0)
+        goto out;
+    if (body(ss, arg, e) != 0)
+        goto out;
+    if (m->kind != NULL && exec_bound(ss, Q_CHANGE_APPEND, bind_change, m, 0, e) != 0)
+        goto out;
+    if (m->audit != NULL && audit_write(ss, m->audit, e) != 0)
+        goto out;
+    ret = run_simple(ss, Q_COMMIT, e);
+out:
+    if (ret != 0)
+        rollback(ss);
+    return ret;
+}
+
+/* One statement as the whole body of a write. */
+typedef struct {
+    int q;
+    binder bind;
+    const void *rec;
+    int changes_required; /* no row changed = ERR_NOT_FOUND */
+} one_stmt;
+
+static int one_stmt_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    const one_stmt *o = arg;
+    return exec_bound(ss, o->q, o->bind, o->rec, o->changes_required, e);
+}
+
+static int write_one(store_sqlite *ss, int q, binder bind, const void *rec, const write_meta *m,
+                     err_t *e)
+{
+    one_stmt o = {q, bind, rec, 0};
+    return write_run(ss, one_stmt_body, &o, m, e);
+}
+
+/* ---- operations ---- */
+
+static int sq_org_insert(store *s, const store_org *o, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"org", o->id, o->id, audit};
+    return write_one(from(s), Q_ORG_INSERT, bind_org, o, &m, e);
+}
+
+static int sq_org_get(store *s, const char *id, store_org *out, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    sqlite3_stmt *st = stmt_get(ss, Q_ORG_GET, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, id);
+    return fetch_one(ss, Q_ORG_GET, read_org, out, id, e);
+}
+
+static int sq_org_each(store *s, store_each_fn fn, void *ctx, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    store_org rec;
+    if (stmt_get(ss, Q_ORG_EACH, e) == NULL)
+        return -1;
+    return fetch_each(ss, Q_ORG_EACH, read_org, &rec, fn, ctx, e);
+}
+
+/* The get operations of org-owned rows: WHERE org_id = ?1 AND <key> = ?2. A
+ * row of another org is simply not found. */
+static int get_in_org(store_sqlite *ss, int q, const char *org_id, const char *key, row_reader rd,
+                      void *out, const char *shown_key, err_t *e)
+{
+    sqlite3_stmt *st = stmt_get(ss, q, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, org_id);
+    bind_text(st, 2, key);
+    return fetch_one(ss, q, rd, out, shown_key, e);
+}
+
+static int sq_user_insert(store *s, const store_user *u, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"user", u->org_id, u->id, audit};
+    return write_one(from(s), Q_USER_INSERT, bind_user, u, &m, e);
+}
+
+static int sq_user_get(store *s, const char *org_id, const char *id, store_user *out, err_t *e)
+{
+    return get_in_org(from(s), Q_USER_GET, org_id, id, read_user, out, id, e);
+}
+
+/* The email is personal data: it stays out of the error detail. */
+static int sq_user_find_email(store *s, const char *org_id, const char *email, store_user *out,
+                              err_t *e)
+{
+    return get_in_org(from(s), Q_USER_FIND_EMAIL, org_id, email, read_user, out, NULL, e);
+}
+
+static int sq_user_each(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
+{
+    store_user rec;
+    return each_filtered(from(s), Q_USER_EACH_ORG, Q_USER_EACH_ALL, org_id, NULL, read_user, &rec,
+                         fn, ctx, e);
+}
+
+static int sq_token_insert(store *s, const store_token *t, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"token", t->org_id, t->id, audit};
+    return write_one(from(s), Q_TOKEN_INSERT, bind_token, t, &m, e);
+}
+
+static int sq_token_get(store *s, const char *org_id, const char *id, store_token *out, err_t *e)
+{
+    return get_in_org(from(s), Q_TOKEN_GET, org_id, id, read_token, out, id, e);
+}
+
+static int sq_token_each(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
+{
+    store_token rec;
+    return each_filtered(from(s), Q_TOKEN_EACH_ORG, Q_TOKEN_EACH_ALL, org_id, NULL, read_token,
+                         &rec, fn, ctx, e);
+}
+
+typedef struct {
+    const char *org_id;
+    const char *id;
+    int64_t at;
+} token_ref;
+
+static void bind_revoke(sqlite3_stmt *st, const void *rec)
+{
+    const token_ref *r = rec;
+    bind_text(st, 1, r->org_id);
+    bind_text(st, 2, r->id);
+    bind_int(st, 3, r->at);
+}
+
+static int sq_token_revoke(store *s, const char *org_id, const char *id, int64_t at,
+                           const store_audit *audit, err_t *e)
+{
+    token_ref ref = {org_id, id, at};
+    one_stmt o = {Q_TOKEN_REVOKE, bind_revoke, &ref, 1};
+    write_meta m = {"token", org_id, id, audit};
+    return write_run(from(s), one_stmt_body, &o, &m, e);
+}
+
+typedef struct {
+    const char *const *ids;
+    size_t n;
+    int64_t at;
+} touch_args;
+
+static void bind_touch(sqlite3_stmt *st, const void *rec)
+{
+    const token_ref *r = rec;
+    bind_text(st, 1, r->id);
+    bind_int(st, 2, r->at);
+}
+
+static int touch_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    const touch_args *a = arg;
+    for (size_t i = 0; i < a->n; i++) {
+        token_ref ref = {NULL, a->ids[i], a->at};
+        if (a->ids[i] != NULL && exec_bound(ss, Q_TOKEN_TOUCH, bind_touch, &ref, 0, e) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Unknown ids are skipped: the token may have been deleted meanwhile. */
+static int sq_token_touch(store *s, const char *const *ids, size_t n, int64_t at, err_t *e)
+{
+    touch_args a = {ids, n, at};
+    write_meta m = {NULL, NULL, NULL, NULL};
+    if (n == 0)
+        return 0;
+    return write_run(from(s), touch_body, &a, &m, e);
+}
+
+static int sq_group_insert(store *s, const store_group *g, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"group", g->org_id, g->id, audit};
+    return write_one(from(s), Q_GROUP_INSERT, bind_group, g, &m, e);
+}
+
+static int sq_group_get(store *s, const char *org_id, const char *id, store_group *out, err_t *e)
+{
+    return get_in_org(from(s), Q_GROUP_GET, org_id, id, read_group, out, id, e);
+}
+
+static int sq_group_each(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
+{
+    store_group rec;
+    return each_filtered(from(s), Q_GROUP_EACH_ORG, Q_GROUP_EACH_ALL, org_id, NULL, read_group,
+                         &rec, fn, ctx, e);
+}
+
+static int sq_grant_insert(store *s, const store_grant *g, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"grant", g->org_id, g->group_id, audit};
+    return write_one(from(s), Q_GRANT_INSERT, bind_grant, g, &m, e);
+}
+
+static int sq_grant_each(store *s, const char *org_id, const char *group_id, store_each_fn fn,
+                         void *ctx, err_t *e)
+{
+    store_grant rec;
+    return each_filtered(from(s), Q_GRANT_EACH_ORG, Q_GRANT_EACH_ALL, org_id, group_id, read_grant,
+                         &rec, fn, ctx, e);
+}
+
+static int sq_member_insert(store *s, const store_member *mb, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"member", mb->org_id, mb->group_id, audit};
+    return write_one(from(s), Q_MEMBER_INSERT, bind_member, mb, &m, e);
+}
+
+static int sq_member_each(store *s, const char *org_id, const char *group_id, store_each_fn fn,
+                          void *ctx, err_t *e)
+{
+    store_member rec;
+    return each_filtered(from(s), Q_MEMBER_EACH_ORG, Q_MEMBER_EACH_ALL, org_id, group_id,
+                         read_member, &rec, fn, ctx, e);
+}
+
+static int sq_app_insert(store *s, const store_app *a, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"app", a->org_id, a->id, audit};
+    return write_one(from(s), Q_APP_INSERT, bind_app, a, &m, e);
+}
+
+static int sq_app_get(store *s, const char *org_id, const char *id, store_app *out, err_t *e)
+{
+    return get_in_org(from(s), Q_APP_GET, org_id, id, read_app, out, id, e);
+}
+
+static int sq_app_each(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
+{
+    store_app rec;
+    return each_filtered(from(s), Q_APP_EACH_ORG, Q_APP_EACH_ALL, org_id, NULL, read_app, &rec,
+                         fn, ctx, e);
+}
+
+typedef struct {
+    const store_app_version *v; /* ids, created_by, created_at: the caller's */
+    const store_app_file *files;
+    size_t nfiles;
+    int64_t total_bytes;
+    int64_t *version; /* out: the number this version got */
+} version_args;
+
+static int version_next(store_sqlite *ss, const char *app_id, int64_t *out, err_t *e)
+{
+    sqlite3_stmt *st = stmt_get(ss, Q_VERSION_NEXT, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, app_id);
+    return fetch_one(ss, Q_VERSION_NEXT, read_int64, out, NULL, e);
+}
+
+static int version_row(store_sqlite *ss, const version_args *a, err_t *e)
+{
+    sqlite3_stmt *st = stmt_get(ss, Q_VERSION_INSERT, e);
+    if (st == NULL)
+        return -1;
+    bind_field(st, 1, a->v->id);
+    bind_field(st, 2, a->v->org_id);
+    bind_field(st, 3, a->v->app_id);
+    bind_int(st, 4, *a->version);
+    bind_field(st, 5, a->v->created_by);
+    bind_int(st, 6, a->v->created_at);
+    bind_int(st, 7, (int64_t)a->nfiles);
+    bind_int(st, 8, a->total_bytes);
+    return step_done(ss, Q_VERSION_INSERT, e);
+}
+
+static int file_row(store_sqlite *ss, const char *version_id, const store_app_file *f, err_t *e)
+{
+    sqlite3_stmt *st = stmt_get(ss, Q_FILE_INSERT, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, version_id);
+    bind_field(st, 2, f->path);
+    bind_field(st, 3, f->content_type);
+    int rc = bind_blob(st, 4, f->data, f->len);
+    if (rc != SQLITE_OK) {
+        stmt_release(st);
+        return fail(Q_FILE_INSERT, rc, e);
+    }
+    return step_done(ss, Q_FILE_INSERT, e);
+}
+
+static int version_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    const version_args *a = arg;
+    if (version_next(ss, a->v->app_id, a->version, e) != 0 || version_row(ss, a, e) != 0)
+        return -1;
+    for (size_t i = 0; i < a->nfiles; i++)
+        if (file_row(ss, a->v->id, &a->files[i], e) != 0)
+            return -1;
+    return 0;
+}
+
+/* On success fills v->version, file_count and total_bytes; on failure v is
+ * unchanged and no version number is used up. */
+static int sq_app_version_insert(store *s, store_app_version *v, const store_app_file *files,
+                                 size_t nfiles, const store_audit *audit, err_t *e)
+{
+    int64_t version = 0;
+    int64_t total = 0;
+    for (size_t i = 0; i < nfiles; i++)
+        total += (int64_t)files[i].len;
+    version_args a = {v, files, nfiles, total, &version};
+    write_meta m = {"app_version", v->org_id, v->app_id, audit};
+    if (write_run(from(s), version_body, &a, &m, e) != 0)
+        return -1;
+    v->version = version;
+    v->file_count = (int64_t)nfiles;
+    v->total_bytes = total;
+    return 0;
+}
+
+static int sq_app_version_each(store *s, const char *org_id, const char *app_id, store_each_fn fn,
+                               void *ctx, err_t *e)
+{
+    store_app_version rec;
+    return each_filtered(from(s), Q_VERSION_EACH_ORG, Q_VERSION_EACH_ALL, org_id, app_id,
+                         read_version, &rec, fn, ctx, e);
+}
+
+typedef struct {
+    store_each_fn fn;
+    void *ctx;
+} file_call;
+
+/* Hands the row to the caller's fn; f.data points into SQLite's row buffer,
+ * valid until the statement is released right after fn returns. */
+static int read_file_call(sqlite3_stmt *st, void *arg, err_t *e)
+{
+    static const unsigned char empty[1];
+    const file_call *fc = arg;
+    store_app_file f;
+    memset(&f, 0, sizeof(f));
+    if (col_text(st, 0, f.path, e) || col_text(st, 1, f.content_type, e))
+        return -1;
+    f.data = sqlite3_column_blob(st, 2);
+    f.len = (size_t)sqlite3_column_bytes(st, 2);
+    if (f.data == NULL)
+        f.data = empty;
+    fc->fn(fc->ctx, &f);
+    return 0;
+}
+
+static int sq_app_file_get(store *s, const char *version_id, const char *path, store_each_fn fn,
+                           void *ctx, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    file_call fc = {fn, ctx};
+    sqlite3_stmt *st = stmt_get(ss, Q_FILE_GET, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, version_id);
+    bind_text(st, 2, path);
+    return fetch_one(ss, Q_FILE_GET, read_file_call, &fc, NULL, e);
+}
+
+static int sq_key_insert(store *s, const store_key *k, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"key", "", k->kid, audit};
+    return write_one(from(s), Q_KEY_INSERT, bind_key, k, &m, e);
+}
+
+static int sq_key_get(store *s, const char *kid, store_key *out, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    sqlite3_stmt *st = stmt_get(ss, Q_KEY_GET, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, kid);
+    return fetch_one(ss, Q_KEY_GET, read_key, out, kid, e);
+}
+
+static int sq_key_each(store *s, store_each_fn fn, void *ctx, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    store_key rec;
+    if (stmt_get(ss, Q_KEY_EACH, e) == NULL)
+        return -1;
+    return fetch_each(ss, Q_KEY_EACH, read_key, &rec, fn, ctx, e);
+}
+
+typedef struct {
+    const char *kid;
+    const char *state;
+} key_state;
+
+static void bind_key_state(sqlite3_stmt *st, const void *rec)
+{
+    const key_state *k = rec;
+    bind_text(st, 1, k->kid);
+    bind_text(st, 2, k->state);
+}
+
+static int sq_key_set_state(store *s, const char *kid, const char *state, const store_audit *audit,
+                            err_t *e)
+{
+    key_state ks = {kid, state};
+    one_stmt o = {Q_KEY_SET_STATE, bind_key_state, &ks, 1};
+    write_meta m = {"key", "", kid, audit};
+    if (state == NULL || strlen(state) >= sizeof(((store_key *)0)->state))
+        return err_set(e, ERR_INVALID_REQUEST, "invalid signing key state");
+    return write_run(from(s), one_stmt_body, &o, &m, e);
+}
+
+typedef struct {
+    const store_session *sessions;
+    size_t nsessions;
+    const store_audit *audits;
+    size_t naudits;
+} batch_args;
+
+static int batch_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    const batch_args *b = arg;
+    for (size_t i = 0; i < b->nsessions; i++)
+        if (exec_bound(ss, Q_SESSION_INSERT, bind_session, &b->sessions[i], 0, e) != 0)
+            return -1;
+    for (size_t i = 0; i < b->naudits; i++)
+        if (audit_write(ss, &b->audits[i], e) != 0)
+            return -1;
+    return 0;
+}
+
+/* All or nothing: one bad row (a duplicate jti, an unknown org) fails the
+ * whole batch, and the caller decides what to retry. */
+static int sq_record_batch(store *s, const store_session *sessions, size_t nsessions,
+                           const store_audit *audits, size_t naudits, err_t *e)
+{
+    batch_args b = {sessions, nsessions, audits, naudits};
+    write_meta m = {NULL, NULL, NULL, NULL};
+    if (nsessions == 0 && naudits == 0)
+        return 0;
+    return write_run(from(s), batch_body, &b, &m, e);
+}
+
+static int sq_session_get(store *s, const char *jti, store_session *out, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    sqlite3_stmt *st = stmt_get(ss, Q_SESSION_GET, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, jti);
+    return fetch_one(ss, Q_SESSION_GET, read_session, out, jti, e);
+}
+
+static int sq_audit_insert(store *s, const store_audit *a, err_t *e)
+{
+    write_meta m = {NULL, NULL, NULL, NULL};
+    return write_run(from(s), audit_write, a, &m, e);
+}
+
+/* org_id is required and matched exactly: "" lists the deployment-wide events. */
+static int sq_audit_each(store *s, const char *org_id, int64_t since, store_each_fn fn, void *ctx,
+                         err_t *e)
+{
+    store_sqlite *ss = from(s);
+    store_audit rec;
+    if (org_id == NULL)
+        return err_set(e, ERR_INVALID_REQUEST, "audit_each needs an org id");
+    sqlite3_stmt *st = stmt_get(ss, Q_AUDIT_EACH, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, org_id);
+    bind_int(st, 2, since);
+    return fetch_each(ss, Q_AUDIT_EACH, read_audit, &rec, fn, ctx, e);
+}
+
+static int sq_change_latest(store *s, int64_t *seq, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    if (stmt_get(ss, Q_CHANGE_LATEST, e) == NULL)
+        return -1;
+    return fetch_one(ss, Q_CHANGE_LATEST, read_int64, seq, NULL, e);
+}
+
+static int sq_changes_since(store *s, int64_t after, store_each_fn fn, void *ctx, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    store_change rec;
+    sqlite3_stmt *st = stmt_get(ss, Q_CHANGES_SINCE, e);
+    if (st == NULL)
+        return -1;
+    bind_int(st, 1, after);
+    return fetch_each(ss, Q_CHANGES_SINCE, read_change, &rec, fn, ctx, e);
+}
+
+/* ---- migrations ---- */
+
+typedef struct {
+    int64_t version;
+    const asset *a;
+} migration;
+
+static int migration_cmp(const void *x, const void *y)
+{
+    const migration *a = x, *b = y;
+    return (a->version > b->version) - (a->version < b->version);
+}
+
+/* Fills list (room for asset_count) with the compiled-in SQLite migrations,
+ * sorted by version, the number taken from "NNN_" in the file name. */
+static int migrations_collect(migration *list, size_t *n, err_t *e)
+{
+    size_t plen = strlen(MIGRATION_PREFIX);
+    *n = 0;
+    for (size_t i = 0; i < asset_count; i++) {
+        const char *path = asset_table[i].path;
+        if (strncmp(path, MIGRATION_PREFIX, plen) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        long long v = strtoll(path + plen, &end, 10);
+        if (errno != 0 || end == path + plen || *end != '_' || v <= 0)
+            return err_set(e, ERR_INTERNAL, "migration %s has no NNN_ version prefix", path);
+        list[*n].version = v;
+        list[*n].a = &asset_table[i];
+        (*n)++;
+    }
+    if (*n == 0)
+        return err_set(e, ERR_INTERNAL, "no SQLite migrations are compiled in");
+    qsort(list, *n, sizeof(*list), migration_cmp);
+    for (size_t i = 1; i < *n; i++)
+        if (list[i].version == list[i - 1].version)
+            return err_set(e, ERR_INTERNAL, "two migrations have version %lld",
+                           (long long)list[i].version);
+    return 0;
+}
+
+static void bind_version_now(sqlite3_stmt *st, const void *rec)
+{
+    bind_int(st, 1, *(const int64_t *)rec);
+    bind_int(st, 2, clock_now());
+}
+
+static int migration_applied(store_sqlite *ss, int64_t version, int *applied, err_t *e)
+{
+    sqlite3_stmt *st = stmt_get(ss, Q_MIG_APPLIED, e);
+    if (st == NULL)
+        return -1;
+    bind_int(st, 1, version);
+    int rc = sqlite3_step(st);
+    stmt_release(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(Q_MIG_APPLIED, rc, e);
+    *applied = rc == SQLITE_ROW;
+    return 0;
+}
+
+/* The body of one migration's transaction: skips it when another process (or
+ * an earlier run) applied it, else runs its SQL and records it. */
+static int migration_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    const migration *m = arg;
+    int applied = 0;
+    char *msg = NULL;
+    int ret = -1;
+    if (sqlite3_exec(ss->db,
+                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                     "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        err_set(e, ERR_INTERNAL, "cannot create schema_migrations");
+        goto out;
+    }
+    if (migration_applied(ss, m->version, &applied, e) != 0)
+        goto out;
+    if (applied) {
+        ret = 0;
+        goto out;
+    }
+    int rc = sqlite3_exec(ss->db, (const char *)m->a->data, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        /* Our own SQL, not a secret: the log gets SQLite's message. */
+        log_msg(LOG_ERROR, "migration failed", "file", m->a->path, "sqlite", msg ? msg : "", NULL);
+        err_set(e, ERR_INTERNAL, "migration %s failed: %s", m->a->path, sqlite3_errstr(rc));
+        goto out;
+    }
+    ret = exec_bound(ss, Q_MIG_RECORD, bind_version_now, &m->version, 0, e);
+out:
+    sqlite3_free(msg);
+    return ret;
+}
+
+/* Refuses a database that a newer tessera has migrated past what we know. */
+static int migrations_check_newest(store_sqlite *ss, int64_t known, err_t *e)
+{
+    int64_t newest = 0;
+    if (stmt_get(ss, Q_MIG_MAX, e) == NULL ||
+        fetch_one(ss, Q_MIG_MAX, read_int64, &newest, NULL, e) != 0)
+        return -1;
+    if (newest > known)
+        return err_set(e, ERR_INTERNAL,
+                       "database schema version %lld is newer than this tessera knows (%lld)",
+                       (long long)newest, (long long)known);
+    return 0;
+}
+
+/* Applies the missing migrations in version order, each in its own
+ * BEGIN IMMEDIATE transaction, so two processes migrating at once serialize
+ * and the second finds the work done. Idempotent. */
+static int sq_migrate(store *s, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    migration *list = xcalloc(asset_count, sizeof(*list)); /* owned; freed below */
+    write_meta none = {NULL, NULL, NULL, NULL};
+    size_t n = 0;
+    int ret = -1;
+    if (migrations_collect(list, &n, e) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (write_run(ss, migration_body, &list[i], &none, e) != 0)
+            goto out;
+    ret = migrations_check_newest(ss, list[n - 1].version, e);
+out:
+    free(list);
+    return ret;
+}
+
+/* ---- open / close ---- */
+
+static void sq_close(store *s)
+{
+    store_sqlite *ss = from(s);
+    if (ss == NULL)
+        return;
+    for (int q = 0; q < Q_COUNT; q++)
+        sqlite3_finalize(ss->stmt[q]);
+    sqlite3_close(ss->db);
+    free(ss);
+}
+
+/* Runs a PRAGMA that returns one row and copies its text into out[cap]. */
+static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_text(st, 0) == NULL)
+        goto out;
+    ret = str_copy(out, cap, (const char *)sqlite3_column_text(st, 0));
+out:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* WAL so readers never block the writer; synchronous=FULL so every COMMIT
+ * fsyncs the WAL; foreign keys on, because org isolation relies on them. */
+static int configure(sqlite3 *db, const char *path, err_t *e)
+{
+    char mode[16] = "";
+    char fk[4] = "";
+    int in_memory = strcmp(path, ":memory:") == 0;
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    if (pragma_text(db, "PRAGMA journal_mode=WAL", mode, sizeof(mode)) != 0 ||
+        strcmp(mode, in_memory ? "memory" : "wal") != 0)
+        return err_set(e, ERR_UNAVAILABLE, "cannot switch SQLite database %s to WAL mode", path);
+    if (sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL", NULL, NULL, NULL) !=
+            SQLITE_OK ||
+        pragma_text(db, "PRAGMA foreign_keys", fk, sizeof(fk)) != 0 || strcmp(fk, "1") != 0)
+        return err_set(e, ERR_INTERNAL, "cannot enable foreign keys on %s", path);
+    return 0;
+}
+
+static const store_ops sqlite_ops = {
+    .close = sq_close,
+    .migrate = sq_migrate,
+    .org_insert = sq_org_insert,
+    .org_get = sq_org_get,
+    .org_each = sq_org_each,
+    .user_insert = sq_user_insert,
+    .user_get = sq_user_get,
+    .user_find_email = sq_user_find_email,
+    .user_each = sq_user_each,
+    .token_insert = sq_token_insert,
+    .token_get = sq_token_get,
+    .token_each = sq_token_each,
+    .token_revoke = sq_token_revoke,
+    .token_touch = sq_token_touch,
+    .group_insert = sq_group_insert,
+    .group_get = sq_group_get,
+    .group_each = sq_group_each,
+    .grant_insert = sq_grant_insert,
+    .grant_each = sq_grant_each,
+    .member_insert = sq_member_insert,
+    .member_each = sq_member_each,
+    .app_insert = sq_app_insert,
+    .app_get = sq_app_get,
+    .app_each = sq_app_each,
+    .app_version_insert = sq_app_version_insert,
+    .app_version_each = sq_app_version_each,
+    .app_file_get = sq_app_file_get,
+    .key_insert = sq_key_insert,
+    .key_get = sq_key_get,
+    .key_each = sq_key_each,
+    .key_set_state = sq_key_set_state,
+    .record_batch = sq_record_batch,
+    .session_get = sq_session_get,
+    .audit_insert = sq_audit_insert,
+    .audit_each = sq_audit_each,
+    .change_latest = sq_change_latest,
+    .changes_since = sq_changes_since,
+};
+
+store *store_sqlite_open(const char *path, err_t *e)
+{
+    sqlite3 *db = NULL; /* owned until handed to ss */
+    store_sqlite *ss = NULL;
+    int rc = sqlite3_open_v2(path, &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        err_set(e, ERR_UNAVAILABLE, "cannot open SQLite database %s: %s", path,
+                sqlite3_errstr(rc));
+        goto out;
+    }
+    if (configure(db, path, e) != 0)
+        goto out;
+    ss = xcalloc(1, sizeof(*ss));
+    ss->base.ops = &sqlite_ops;
+    ss->db = db;
+    db = NULL;
+out:
+    sqlite3_close(db);
+    return ss ? &ss->base : NULL;
+}
