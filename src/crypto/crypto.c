@@ -81,8 +81,7 @@ void crypto_sha256_parts(const void *a, size_t an, const void *b, size_t bn,
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (ctx == NULL || EVP_DigestInit_ex(ctx, crypto__sha256(), NULL) != 1 ||
         (an > 0 && EVP_DigestUpdate(ctx, a, an) != 1) ||
-        (bn > 0 && EVP_DigestUpdate(ctx, b, bn) != 1) ||
-        EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+        (bn > 0 && EVP_DigestUpdate(ctx, b, bn) != 1) || EVP_DigestFinal_ex(ctx, out, NULL) != 1)
         crypto__fatal("SHA-256");
     EVP_MD_CTX_free(ctx);
 }
@@ -177,9 +176,9 @@ int crypto_password_hash(const char *password, char out[CRYPTO_PWHASH_MAX])
     if (pwlen > UINT32_MAX)
         return -1;
     crypto_random(salt, sizeof(salt));
-    int rc = argon2id_hash_encoded(PWHASH_T_COST, PWHASH_M_COST_KIB, PWHASH_PARALLELISM,
-                                   password, pwlen, salt, sizeof(salt), PWHASH_HASH_LEN, out,
-                                   CRYPTO_PWHASH_MAX);
+    int rc =
+        argon2id_hash_encoded(PWHASH_T_COST, PWHASH_M_COST_KIB, PWHASH_PARALLELISM, password, pwlen,
+                              salt, sizeof(salt), PWHASH_HASH_LEN, out, CRYPTO_PWHASH_MAX);
     return rc == ARGON2_OK ? 0 : -1;
 }
 

@@ -29,7 +29,9 @@ void crypto_hmac_sha256(const void *key, size_t klen, const void *data, size_t n
 /* 1 when a[n] == b[n], in time independent of the contents. */
 int crypto_equal(const void *a, const void *b, size_t n);
 
-/* AES-256-GCM. seal: out must hold n + CRYPTO_AEAD_OVERHEAD bytes; returns 0.
+/* AES-256-GCM. seal: out must hold n + CRYPTO_AEAD_OVERHEAD bytes; returns 0
+ * (-1 only when n > INT_MAX - CRYPTO_AEAD_OVERHEAD or aadlen > INT_MAX; it aborts
+ * if OpenSSL fails, which happens only when out of memory).
  * open: in is a sealed box of n bytes; out must hold n - CRYPTO_AEAD_OVERHEAD;
  * returns 0, or -1 if the box was tampered with or the key/aad is wrong. */
 int crypto_aead_seal(const unsigned char key[CRYPTO_AEAD_KEY_LEN], const void *aad, size_t aadlen,

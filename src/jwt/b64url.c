@@ -10,6 +10,7 @@ static const char b64url_alphabet[64] =
 
 /* Value of each byte in the alphabet, or BAD (high bit set) for every other
  * byte: '=', '+', '/', whitespace, NUL and non-ASCII are all rejected. */
+/* clang-format off */
 #define BAD 0x80
 #define ROW_BAD BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD
 static const uint8_t b64url_value[256] = {
@@ -30,6 +31,7 @@ static const uint8_t b64url_value[256] = {
     ROW_BAD, ROW_BAD, ROW_BAD, ROW_BAD, ROW_BAD, ROW_BAD, ROW_BAD, ROW_BAD, /* 0x80-0xff */
 };
 #undef ROW_BAD
+/* clang-format on */
 
 size_t b64url_encoded_len(size_t n)
 {

@@ -30,7 +30,9 @@ typedef struct {
     size_t metadata_len;
 } session_claims;
 
-/* Appends the claims as one compact JSON object. Returns 0 or -1 (buffer full). */
+/* Appends the claims as one compact JSON object. Returns 0 or -1 (buffer full,
+ * a required string is NULL, or metadata_raw is not exactly one JSON object);
+ * on -1 out is left as it was. */
 int claims_encode(const session_claims *c, buf_t *out);
 
 typedef struct {

@@ -82,8 +82,8 @@ static int check_alg_kid(jwt_alg alg, const char *kid, err_t *e)
 static int coord_decode(const char *b64, unsigned char out[P256_COORD_LEN + 1])
 {
     size_t n = 0;
-    if (strlen(b64) != P256_COORD_B64_LEN ||
-        b64url_decode(b64, P256_COORD_B64_LEN, out, &n) != 0 || n != P256_COORD_LEN)
+    if (strlen(b64) != P256_COORD_B64_LEN || b64url_decode(b64, P256_COORD_B64_LEN, out, &n) != 0 ||
+        n != P256_COORD_LEN)
         return -1;
     return 0;
 }
@@ -156,8 +156,7 @@ static int jwk_read_ec(const json_t *obj, jwt_alg alg, const char *op, ec_member
 /* Builds the OpenSSL key from raw coordinates (and d when not NULL), then
  * lets OpenSSL check it: the point must be on the curve, and d must be in
  * range and match the point. Returns a new key (caller frees) or NULL. */
-static EVP_PKEY *ec_pkey_new(const unsigned char *x, const unsigned char *y,
-                             const unsigned char *d)
+static EVP_PKEY *ec_pkey_new(const unsigned char *x, const unsigned char *y, const unsigned char *d)
 {
     unsigned char pub[1 + 2 * P256_COORD_LEN];
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -351,8 +350,8 @@ int jwt_key_export_public(const jwt_key *k, buf_t *out)
     if (k == NULL)
         return -1;
     size_t start = out->len;
-    int rc = buf_printf(out, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":",
-                        k->x, k->y);
+    int rc = buf_printf(
+        out, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":", k->x, k->y);
     if (rc == 0)
         rc = buf_json_string(out, k->kid, strlen(k->kid));
     if (rc == 0)

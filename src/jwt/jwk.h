@@ -35,7 +35,10 @@ jwt_key *jwt_key_import_private(const char *jwk_json, size_t len, jwt_alg alg, c
                                 err_t *e);
 
 /* Imports a public JWK object (kty EC, crv P-256, x, y for ES256); any
- * private member is ignored. The kid/alg given are pinned to the key. */
+ * private member is ignored. The kid/alg given are pinned to the key.
+ * Both imports also refuse a JWK whose "alg" is not the pinned algorithm,
+ * whose "use" is not "sig", or whose "key_ops" lack "verify" (public) or
+ * "sign" (private), and a point not on the curve (docs/internals/CRYPTO.md). */
 jwt_key *jwt_key_import_public(const char *jwk_json, size_t len, jwt_alg alg, const char *kid,
                                err_t *e);
 

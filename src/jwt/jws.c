@@ -103,6 +103,13 @@ out:
     return rc;
 }
 
+/* Length of the compact ES256 token for a header and payload of these sizes. */
+static size_t es256_compact_len(size_t hlen, size_t plen)
+{
+    return b64url_encoded_len(hlen) + 1 + b64url_encoded_len(plen) + 1 +
+           b64url_encoded_len(ES256_SIG_LEN);
+}
+
 static void buf_truncate(buf_t *b, size_t len)
 {
     if (b->data != NULL) {
@@ -125,11 +132,8 @@ int jws_sign(const jwt_key *k, const char *payload, size_t len, buf_t *out, err_
         goto out;
     }
     /* Never make a token that jws_verify would refuse as too long. */
-    if (len > JWS_MAX_LEN || b64url_encoded_len(hdr.len) + 1 + b64url_encoded_len(len) + 1 +
-                                     b64url_encoded_len(ES256_SIG_LEN) >
-                                 JWS_MAX_LEN) {
-        err_set(e, ERR_INVALID_REQUEST, "session token would be longer than %d bytes",
-                JWS_MAX_LEN);
+    if (len > JWS_MAX_LEN || es256_compact_len(hdr.len, len) > JWS_MAX_LEN) {
+        err_set(e, ERR_INVALID_REQUEST, "session token would be longer than %d bytes", JWS_MAX_LEN);
         goto out;
     }
     if (append_b64(out, hdr.data, hdr.len) != 0 || buf_append(out, ".", 1) != 0 ||
@@ -157,8 +161,8 @@ out:
 int jws_sign_signature(const jwt_key *k, const void *signing_input, size_t n, unsigned char *sig,
                        size_t *siglen)
 {
-    if (k == NULL || !jwt_key_has_private(k) || jwt_key_alg(k) != JWT_ALG_ES256 ||
-        sig == NULL || siglen == NULL || *siglen < ES256_SIG_LEN)
+    if (k == NULL || !jwt_key_has_private(k) || jwt_key_alg(k) != JWT_ALG_ES256 || sig == NULL ||
+        siglen == NULL || *siglen < ES256_SIG_LEN)
         return -1;
     if (es256_sign(jwt_key__pkey(k), signing_input, n, sig) != 0)
         return -1;
@@ -171,8 +175,7 @@ int jws_sign_signature(const jwt_key *k, const void *signing_input, size_t n, un
 static int es256_scalar_ok(const unsigned char *b)
 {
     static const unsigned char zero[ES256_SCALAR_LEN];
-    return memcmp(b, zero, ES256_SCALAR_LEN) != 0 &&
-           memcmp(b, p256_order, ES256_SCALAR_LEN) < 0;
+    return memcmp(b, zero, ES256_SCALAR_LEN) != 0 && memcmp(b, p256_order, ES256_SCALAR_LEN) < 0;
 }
 
 /* r || s as the DER ECDSA-Sig-Value OpenSSL verifies. Returns the length or -1. */
@@ -206,9 +209,8 @@ int jws_verify_signature(const jwt_key *k, const void *signing_input, size_t n, 
 
     /* Explicit range checks (r = 0 or s = 0 is CVE-2022-21449) before
      * OpenSSL, which checks them again. */
-    if (k == NULL || jwt_key_alg(k) != JWT_ALG_ES256 || sig == NULL ||
-        siglen != ES256_SIG_LEN || !es256_scalar_ok(sig) ||
-        !es256_scalar_ok((const unsigned char *)sig + ES256_SCALAR_LEN))
+    if (k == NULL || jwt_key_alg(k) != JWT_ALG_ES256 || sig == NULL || siglen != ES256_SIG_LEN ||
+        !es256_scalar_ok(sig) || !es256_scalar_ok((const unsigned char *)sig + ES256_SCALAR_LEN))
         return 0;
     derlen = es256_sig_to_der(sig, der);
     if (derlen <= 0)
@@ -274,8 +276,7 @@ static json_t *jws_header_parse(jws_segment h, err_t *e)
 /* Applies the header rules and finds the key: no forbidden parameter, a
  * supported "alg", "typ" absent or "JWT", a known "kid", and the key's
  * pinned algorithm equal to "alg". Returns the borrowed key or NULL. */
-static const jwt_key *jws_header_key(const json_t *hdr, jws_key_lookup lookup, void *ctx,
-                                     err_t *e)
+static const jwt_key *jws_header_key(const json_t *hdr, jws_key_lookup lookup, void *ctx, err_t *e)
 {
     for (size_t i = 0; i < sizeof(jws_forbidden_headers) / sizeof(jws_forbidden_headers[0]); i++)
         if (json_object_get(hdr, jws_forbidden_headers[i]) != NULL) {

@@ -3,7 +3,9 @@
  * Verification never trusts the header: the key is found by "kid" through
  * the caller's lookup and its pinned algorithm must equal the header's "alg"
  * exactly; "none", HMAC and any algorithm the key was not made for are
- * refused, and "jwk", "jku", "x5u", "x5c" and "crit" headers are refused. */
+ * refused, and "jwk", "jku", "x5u", "x5c" and "crit" headers are refused
+ * (also "x5t", "x5t#S256" and "b64"; "typ", when present, must be "JWT").
+ * Order of checks and thread safety: docs/internals/CRYPTO.md. */
 #ifndef TESSERA_JWT_JWS_H
 #define TESSERA_JWT_JWS_H
 
@@ -18,7 +20,9 @@
 
 /* Appends header.payload.signature to out, with the protected header
  * {"alg":<key alg>,"kid":<kid>,"typ":"JWT"}. payload is the claims JSON.
- * k must have a private part. Returns 0, or -1 with *e set. */
+ * k must have a private part. Returns 0, or -1 with *e set and out left as
+ * it was: ERR_INVALID_REQUEST when the token would exceed JWS_MAX_LEN,
+ * ERR_INTERNAL when out is full or the key cannot sign. */
 int jws_sign(const jwt_key *k, const char *payload, size_t len, buf_t *out, err_t *e);
 
 /* Finds the verification key for kid; NULL when unknown. */

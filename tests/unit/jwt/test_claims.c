@@ -110,7 +110,7 @@ static void test_encode_escapes(void **state)
 {
     (void)state;
     session_claims c = full_claims();
-    c.user_name = "a\nb\tc\rd\x01" "e\x1f" "f\x7f" "g</script>";
+    c.user_name = "a\nb\tc\rd\001e\037f\177g</script>";
     char *s = encode(&c);
     assert_non_null(strstr(s, "\"user_name\":\"a\\nb\\tc\\rd\\u0001e\\u001ff\\u007fg</script>\""));
     json_t *j = json_loads(s, JSON_REJECT_DUPLICATES, NULL);
@@ -149,8 +149,8 @@ static void test_encode_metadata_raw(void **state)
 static void test_encode_metadata_must_be_one_object(void **state)
 {
     (void)state;
-    const char *bad[] = {"", "[]", "\"x\"", "1", "{}, \"iss\":\"evil\"", "{},{}", "{} ", "{",
-                         "{\"a\":\"}\"", "}{"};
+    const char *bad[] = {"",    "[]", "\"x\"",        "1", "{}, \"iss\":\"evil\"", "{},{}",
+                         "{} ", "{",  "{\"a\":\"}\"", "}{"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         session_claims c = full_claims();
         buf_t b;
@@ -212,8 +212,7 @@ static void check_ok(const json_t *j, const claims_expect *x)
     assert_int_equal(expired, 0);
 }
 
-static void check_fails(const json_t *j, const claims_expect *x, int want_expired,
-                        const char *why)
+static void check_fails(const json_t *j, const claims_expect *x, int want_expired, const char *why)
 {
     err_t e;
     int expired = -1;
@@ -323,13 +322,14 @@ static void test_check_exp_types(void **state)
     json_decref(j);
 }
 
+#define EXP_BASE                                                                                   \
+    "{\"iss\":\"https://sso.example.com\",\"aud\":\"https://sso.example.com\",\"sub\":\"s\","      \
+    "\"jti\":\"j\",\"org_id\":\"o\",\"iat\":1700000000,\"exp\":%s}"
+
 /* Through the parser: 1e300 is a real, 2^63 does not fit; both fail. */
 static void test_check_exp_parsed(void **state)
 {
     (void)state;
-#define EXP_BASE                                                                                   \
-    "{\"iss\":\"https://sso.example.com\",\"aud\":\"https://sso.example.com\",\"sub\":\"s\","      \
-    "\"jti\":\"j\",\"org_id\":\"o\",\"iat\":1700000000,\"exp\":%s}"
     const char *exps[] = {"1e300", "1700086400.0", "1.7000864e9"};
     char text[512];
     for (size_t i = 0; i < sizeof(exps) / sizeof(exps[0]); i++) {

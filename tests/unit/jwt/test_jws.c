@@ -196,8 +196,8 @@ static void test_header_kid_escaped(void **state)
     jwt_key *k = jwt_key_generate(JWT_ALG_ES256, "a\"b\\c/\xc3\xa9", &e);
     assert_non_null(k);
     char *tok = sign_ok(k, PAYLOAD);
-    assert_segment_decodes_to(tok, 0,
-                              "{\"alg\":\"ES256\",\"kid\":\"a\\\"b\\\\c/\xc3\xa9\",\"typ\":\"JWT\"}");
+    assert_segment_decodes_to(
+        tok, 0, "{\"alg\":\"ES256\",\"kid\":\"a\\\"b\\\\c/\xc3\xa9\",\"typ\":\"JWT\"}");
     keyring saved = g_ring;
     g_ring.keys[g_ring.n++] = k;
     expect_accept(tok);
@@ -248,8 +248,8 @@ static void test_hostile_tokens_are_really_signed(void **state)
 static void test_alg_pinning(void **state)
 {
     (void)state;
-    const char *bad[] = {"none", "None", "NONE", "HS256", "RS256", "ES384", "ES512", "PS256",
-                         "es256", "ES256 ", " ES256", "EdDSA", ""};
+    const char *bad[] = {"none",  "None",  "NONE",   "HS256",  "RS256", "ES384", "ES512",
+                         "PS256", "es256", "ES256 ", " ES256", "EdDSA", ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char hdr[128];
         snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"" KID "\",\"typ\":\"JWT\"}", bad[i]);
@@ -371,8 +371,8 @@ static void test_payload_rules(void **state)
 {
     (void)state;
     const char *hdr = "{\"alg\":\"ES256\",\"kid\":\"" KID "\",\"typ\":\"JWT\"}";
-    const char *bad[] = {"foo", "[1,2]", "\"str\"", "1", "{\"a\":1,\"a\":2}", "{\"a\":1",
-                         "{\"a\":\"\\u0000\"}"};
+    const char *bad[] = {
+        "foo", "[1,2]", "\"str\"", "1", "{\"a\":1,\"a\":2}", "{\"a\":1", "{\"a\":\"\\u0000\"}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *tok = make_token(g_key, hdr, bad[i]);
         expect_reject(tok, "payload is not a valid JSON object");
@@ -676,8 +676,8 @@ static jwt_key *import_variant(const char *kty, const char *crv, const char *ext
     json_t *j = json_loads(full.data, 0, NULL);
     snprintf(json, sizeof(json), "{\"kty\":%s,\"crv\":%s,\"x\":\"%s\",\"y\":\"%s\",\"d\":\"%s\"%s}",
              kty, crv, json_string_value(json_object_get(j, "x")),
-             json_string_value(json_object_get(j, "y")),
-             json_string_value(json_object_get(j, "d")), extra);
+             json_string_value(json_object_get(j, "y")), json_string_value(json_object_get(j, "d")),
+             extra);
     json_decref(j);
     jwt_key *k = priv ? jwt_key_import_private(json, strlen(json), JWT_ALG_ES256, KID, e)
                       : jwt_key_import_public(json, strlen(json), JWT_ALG_ES256, KID, e);
@@ -862,9 +862,8 @@ static void test_threads(void **state)
     char *tok = sign_ok(g_key, PAYLOAD);
     for (int i = 0; i < NV + NS; i++) {
         jobs[i] = (verify_job){tok, 0};
-        assert_int_equal(pthread_create(&t[i], NULL, i < NV ? verify_worker : sign_worker,
-                                        &jobs[i]),
-                         0);
+        assert_int_equal(
+            pthread_create(&t[i], NULL, i < NV ? verify_worker : sign_worker, &jobs[i]), 0);
     }
     for (int i = 0; i < NV + NS; i++) {
         pthread_join(t[i], NULL);
