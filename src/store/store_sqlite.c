@@ -38,7 +38,7 @@
 #define ORG_COLS "id, name, type, session_ttl, session_ttl_max, created_at"
 #define USER_COLS "id, org_id, email, name, role, password_hash, created_at"
 #define TOKEN_COLS                                                                                 \
-    "id, org_id, name, type, prefix, hash, created_by, created_at, expires_at, last_used_at, "    \
+    "id, org_id, name, type, prefix, hash, created_by, created_at, expires_at, last_used_at, "     \
     "revoked_at"
 #define GROUP_COLS "id, org_id, name, created_at"
 #define GRANT_COLS "org_id, group_id, app_id, permission"
@@ -46,7 +46,8 @@
 #define APP_COLS "id, org_id, name, mode, allowed_origins, created_at"
 #define VERSION_COLS "id, org_id, app_id, version, created_by, created_at, file_count, total_bytes"
 #define KEY_COLS "kid, alg, state, sealed_private, public_jwk, created_at"
-#define SESSION_COLS "jti, org_id, user_id, email, user_type, atid, issued_at, expires_at, revoked_at"
+#define SESSION_COLS                                                                               \
+    "jti, org_id, user_id, email, user_type, atid, issued_at, expires_at, revoked_at"
 #define AUDIT_COLS "id, org_id, at, actor, action, target, client, request_id, detail"
 
 enum {
@@ -105,7 +106,7 @@ enum {
 };
 
 typedef struct {
-    const char *name;     /* the operation, for error details */
+    const char *name; /* the operation, for error details */
     const char *sql;
     const char *entity;   /* "<entity> not found" / "<entity> already exists" */
     const char *conflict; /* overrides "<entity> already exists" */
@@ -117,165 +118,189 @@ typedef struct {
  * ?1. A sub-filter of '' matches everything. Two statements rather than
  * "(?1 = '' OR org_id = ?1)", which SQLite cannot answer from an index. */
 static const query q_table[Q_COUNT] = {
-    [Q_BEGIN] = {"begin", "BEGIN IMMEDIATE", NULL, NULL, NULL},
-    [Q_COMMIT] = {"commit", "COMMIT", NULL, NULL, NULL},
-    [Q_ROLLBACK] = {"rollback", "ROLLBACK", NULL, NULL, NULL},
+    [Q_BEGIN] = {.name = "begin", .sql = "BEGIN IMMEDIATE"},
+    [Q_COMMIT] = {.name = "commit", .sql = "COMMIT"},
+    [Q_ROLLBACK] = {.name = "rollback", .sql = "ROLLBACK"},
 
-    [Q_MIG_APPLIED] = {"migrate", "SELECT 1 FROM schema_migrations WHERE version = ?1",
-                       "migration", NULL, NULL},
-    [Q_MIG_RECORD] = {"migrate", "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                      "migration", NULL, NULL},
-    [Q_MIG_MAX] = {"migrate", "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", NULL, NULL,
-                   NULL},
+    [Q_MIG_APPLIED] = {.name = "migrate",
+                       .sql = "SELECT 1 FROM schema_migrations WHERE version = ?1",
+                       .entity = "migration"},
+    [Q_MIG_RECORD] = {.name = "migrate",
+                      .sql = "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                      .entity = "migration"},
+    [Q_MIG_MAX] = {.name = "migrate",
+                   .sql = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"},
 
-    [Q_CHANGE_APPEND] = {"change_log",
-                         "INSERT INTO change_log (kind, org_id, id, at) VALUES (?1, ?2, ?3, ?4)",
-                         "change", NULL, NULL},
-    [Q_CHANGE_LATEST] = {"change_latest", "SELECT COALESCE(MAX(seq), 0) FROM change_log", NULL, NULL,
-                         NULL},
-    [Q_CHANGES_SINCE] = {"changes_since",
-                         "SELECT seq, kind, org_id, id FROM change_log WHERE seq > ?1 ORDER BY seq",
-                         NULL, NULL, NULL},
+    [Q_CHANGE_APPEND] =
+        {.name = "change_log",
+         .sql = "INSERT INTO change_log (kind, org_id, id, at) VALUES (?1, ?2, ?3, ?4)",
+         .entity = "change"},
+    [Q_CHANGE_LATEST] = {.name = "change_latest",
+                         .sql = "SELECT COALESCE(MAX(seq), 0) FROM change_log"},
+    [Q_CHANGES_SINCE] =
+        {.name = "changes_since",
+         .sql = "SELECT seq, kind, org_id, id FROM change_log WHERE seq > ?1 ORDER BY seq"},
 
-    [Q_AUDIT_INSERT] = {"audit_insert",
-                        "INSERT INTO audit_events (" AUDIT_COLS
-                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        "audit event", NULL, NULL},
-    [Q_AUDIT_EACH] = {"audit_each",
-                      "SELECT " AUDIT_COLS " FROM audit_events WHERE org_id = ?1 AND at >= ?2 "
-                      "ORDER BY at, rowid",
-                      NULL, NULL, NULL},
+    [Q_AUDIT_INSERT] = {.name = "audit_insert",
+                        .sql = "INSERT INTO audit_events (" AUDIT_COLS
+                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        .entity = "audit event"},
+    [Q_AUDIT_EACH] = {.name = "audit_each",
+                      .sql =
+                          "SELECT " AUDIT_COLS " FROM audit_events WHERE org_id = ?1 AND at >= ?2 "
+                          "ORDER BY at, rowid"},
 
-    [Q_ORG_INSERT] = {"org_insert",
-                      "INSERT INTO orgs (" ORG_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)", "org", NULL,
-                      NULL},
-    [Q_ORG_GET] = {"org_get", "SELECT " ORG_COLS " FROM orgs WHERE id = ?1", "org", NULL, NULL},
-    [Q_ORG_EACH] = {"org_each", "SELECT " ORG_COLS " FROM orgs ORDER BY rowid", NULL, NULL, NULL},
+    [Q_ORG_INSERT] = {.name = "org_insert",
+                      .sql = "INSERT INTO orgs (" ORG_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                      .entity = "org"},
+    [Q_ORG_GET] = {.name = "org_get",
+                   .sql = "SELECT " ORG_COLS " FROM orgs WHERE id = ?1",
+                   .entity = "org"},
+    [Q_ORG_EACH] = {.name = "org_each", .sql = "SELECT " ORG_COLS " FROM orgs ORDER BY rowid"},
 
-    [Q_USER_INSERT] = {"user_insert",
-                       "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", "user",
-                       "a user with this id or email already exists", "referenced org does not exist"},
-    [Q_USER_GET] = {"user_get", "SELECT " USER_COLS " FROM users WHERE org_id = ?1 AND id = ?2",
-                    "user", NULL, NULL},
-    [Q_USER_FIND_EMAIL] = {"user_find_email",
-                           "SELECT " USER_COLS " FROM users WHERE org_id = ?1 AND email = ?2", "user",
-                           NULL, NULL},
-    [Q_USER_EACH_ORG] = {"user_each",
-                         "SELECT " USER_COLS " FROM users WHERE org_id = ?1 ORDER BY rowid", NULL,
-                         NULL, NULL},
-    [Q_USER_EACH_ALL] = {"user_each", "SELECT " USER_COLS " FROM users ORDER BY rowid", NULL, NULL,
-                         NULL},
+    [Q_USER_INSERT] = {.name = "user_insert",
+                       .sql =
+                           "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                       .entity = "user",
+                       .conflict = "a user with this id or email already exists",
+                       .missing = "referenced org does not exist"},
+    [Q_USER_GET] = {.name = "user_get",
+                    .sql = "SELECT " USER_COLS " FROM users WHERE org_id = ?1 AND id = ?2",
+                    .entity = "user"},
+    [Q_USER_FIND_EMAIL] = {.name = "user_find_email",
+                           .sql =
+                               "SELECT " USER_COLS " FROM users WHERE org_id = ?1 AND email = ?2",
+                           .entity = "user"},
+    [Q_USER_EACH_ORG] = {.name = "user_each",
+                         .sql = "SELECT " USER_COLS " FROM users WHERE org_id = ?1 ORDER BY rowid"},
+    [Q_USER_EACH_ALL] = {.name = "user_each",
+                         .sql = "SELECT " USER_COLS " FROM users ORDER BY rowid"},
 
-    [Q_TOKEN_INSERT] = {"token_insert",
-                        "INSERT INTO access_tokens (" TOKEN_COLS
-                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                        "access token", "an access token with this id or hash already exists",
-                        "referenced org does not exist"},
-    [Q_TOKEN_GET] = {"token_get",
-                     "SELECT " TOKEN_COLS " FROM access_tokens WHERE org_id = ?1 AND id = ?2",
-                     "access token", NULL, NULL},
-    [Q_TOKEN_EACH_ORG] = {"token_each",
-                          "SELECT " TOKEN_COLS
-                          " FROM access_tokens WHERE org_id = ?1 ORDER BY rowid",
-                          NULL, NULL, NULL},
-    [Q_TOKEN_EACH_ALL] = {"token_each", "SELECT " TOKEN_COLS " FROM access_tokens ORDER BY rowid",
-                          NULL, NULL, NULL},
+    [Q_TOKEN_INSERT] = {.name = "token_insert",
+                        .sql = "INSERT INTO access_tokens (" TOKEN_COLS
+                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        .entity = "access token",
+                        .conflict = "an access token with this id or hash already exists",
+                        .missing = "referenced org does not exist"},
+    [Q_TOKEN_GET] = {.name = "token_get",
+                     .sql =
+                         "SELECT " TOKEN_COLS " FROM access_tokens WHERE org_id = ?1 AND id = ?2",
+                     .entity = "access token"},
+    [Q_TOKEN_EACH_ORG] = {.name = "token_each",
+                          .sql = "SELECT " TOKEN_COLS
+                                 " FROM access_tokens WHERE org_id = ?1 ORDER BY rowid"},
+    [Q_TOKEN_EACH_ALL] = {.name = "token_each",
+                          .sql = "SELECT " TOKEN_COLS " FROM access_tokens ORDER BY rowid"},
     /* Revoking twice keeps the first revocation time. */
-    [Q_TOKEN_REVOKE] = {"token_revoke",
-                        "UPDATE access_tokens SET revoked_at = "
-                        "CASE WHEN revoked_at = 0 THEN ?3 ELSE revoked_at END "
-                        "WHERE org_id = ?1 AND id = ?2",
-                        "access token", NULL, NULL},
+    [Q_TOKEN_REVOKE] = {.name = "token_revoke",
+                        .sql = "UPDATE access_tokens SET revoked_at = "
+                               "CASE WHEN revoked_at = 0 THEN ?3 ELSE revoked_at END "
+                               "WHERE org_id = ?1 AND id = ?2",
+                        .entity = "access token"},
     /* Never moves last_used_at backwards (touches may arrive out of order). */
-    [Q_TOKEN_TOUCH] = {"token_touch",
-                       "UPDATE access_tokens SET last_used_at = ?2 WHERE id = ?1 AND last_used_at < ?2",
-                       "access token", NULL, NULL},
+    [Q_TOKEN_TOUCH] =
+        {.name = "token_touch",
+         .sql = "UPDATE access_tokens SET last_used_at = ?2 WHERE id = ?1 AND last_used_at < ?2",
+         .entity = "access token"},
 
-    [Q_GROUP_INSERT] = {"group_insert",
-                        "INSERT INTO groups (" GROUP_COLS ") VALUES (?1, ?2, ?3, ?4)", "group", NULL,
-                        "referenced org does not exist"},
-    [Q_GROUP_GET] = {"group_get", "SELECT " GROUP_COLS " FROM groups WHERE org_id = ?1 AND id = ?2",
-                     "group", NULL, NULL},
-    [Q_GROUP_EACH_ORG] = {"group_each",
-                          "SELECT " GROUP_COLS " FROM groups WHERE org_id = ?1 ORDER BY rowid", NULL,
-                          NULL, NULL},
-    [Q_GROUP_EACH_ALL] = {"group_each", "SELECT " GROUP_COLS " FROM groups ORDER BY rowid", NULL,
-                          NULL, NULL},
+    [Q_GROUP_INSERT] = {.name = "group_insert",
+                        .sql = "INSERT INTO groups (" GROUP_COLS ") VALUES (?1, ?2, ?3, ?4)",
+                        .entity = "group",
+                        .missing = "referenced org does not exist"},
+    [Q_GROUP_GET] = {.name = "group_get",
+                     .sql = "SELECT " GROUP_COLS " FROM groups WHERE org_id = ?1 AND id = ?2",
+                     .entity = "group"},
+    [Q_GROUP_EACH_ORG] = {.name = "group_each",
+                          .sql =
+                              "SELECT " GROUP_COLS " FROM groups WHERE org_id = ?1 ORDER BY rowid"},
+    [Q_GROUP_EACH_ALL] = {.name = "group_each",
+                          .sql = "SELECT " GROUP_COLS " FROM groups ORDER BY rowid"},
 
     /* Idempotent: an existing grant is left as it is (foreign keys still apply). */
-    [Q_GRANT_INSERT] = {"grant_insert",
-                        "INSERT OR IGNORE INTO group_grants (" GRANT_COLS ") VALUES (?1, ?2, ?3, ?4)",
-                        "grant", NULL, "referenced group or app does not exist in this org"},
-    [Q_GRANT_EACH_ORG] = {"grant_each",
-                          "SELECT " GRANT_COLS " FROM group_grants WHERE org_id = ?1 "
-                          "AND (?2 = '' OR group_id = ?2) ORDER BY rowid",
-                          NULL, NULL, NULL},
-    [Q_GRANT_EACH_ALL] = {"grant_each",
-                          "SELECT " GRANT_COLS " FROM group_grants WHERE ?1 = '' OR group_id = ?1 "
-                          "ORDER BY rowid",
-                          NULL, NULL, NULL},
+    [Q_GRANT_INSERT] = {.name = "grant_insert",
+                        .sql = "INSERT OR IGNORE INTO group_grants (" GRANT_COLS
+                               ") VALUES (?1, ?2, ?3, ?4)",
+                        .entity = "grant",
+                        .missing = "referenced group or app does not exist in this org"},
+    [Q_GRANT_EACH_ORG] = {.name = "grant_each",
+                          .sql = "SELECT " GRANT_COLS " FROM group_grants WHERE org_id = ?1 "
+                                 "AND (?2 = '' OR group_id = ?2) ORDER BY rowid"},
+    [Q_GRANT_EACH_ALL] = {.name = "grant_each",
+                          .sql = "SELECT " GRANT_COLS
+                                 " FROM group_grants WHERE ?1 = '' OR group_id = ?1 "
+                                 "ORDER BY rowid"},
 
-    [Q_MEMBER_INSERT] = {"member_insert",
-                         "INSERT OR IGNORE INTO group_members (" MEMBER_COLS ") VALUES (?1, ?2, ?3)",
-                         "member", NULL, "referenced group or user does not exist in this org"},
-    [Q_MEMBER_EACH_ORG] = {"member_each",
-                           "SELECT " MEMBER_COLS " FROM group_members WHERE org_id = ?1 "
-                           "AND (?2 = '' OR group_id = ?2) ORDER BY rowid",
-                           NULL, NULL, NULL},
-    [Q_MEMBER_EACH_ALL] = {"member_each",
-                           "SELECT " MEMBER_COLS " FROM group_members WHERE ?1 = '' OR group_id = ?1 "
-                           "ORDER BY rowid",
-                           NULL, NULL, NULL},
+    [Q_MEMBER_INSERT] = {.name = "member_insert",
+                         .sql = "INSERT OR IGNORE INTO group_members (" MEMBER_COLS
+                                ") VALUES (?1, ?2, ?3)",
+                         .entity = "member",
+                         .missing = "referenced group or user does not exist in this org"},
+    [Q_MEMBER_EACH_ORG] = {.name = "member_each",
+                           .sql = "SELECT " MEMBER_COLS " FROM group_members WHERE org_id = ?1 "
+                                  "AND (?2 = '' OR group_id = ?2) ORDER BY rowid"},
+    [Q_MEMBER_EACH_ALL] = {.name = "member_each",
+                           .sql = "SELECT " MEMBER_COLS
+                                  " FROM group_members WHERE ?1 = '' OR group_id = ?1 "
+                                  "ORDER BY rowid"},
 
-    [Q_APP_INSERT] = {"app_insert", "INSERT INTO apps (" APP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                      "app", NULL, "referenced org does not exist"},
-    [Q_APP_GET] = {"app_get", "SELECT " APP_COLS " FROM apps WHERE org_id = ?1 AND id = ?2", "app",
-                   NULL, NULL},
-    [Q_APP_EACH_ORG] = {"app_each", "SELECT " APP_COLS " FROM apps WHERE org_id = ?1 ORDER BY rowid",
-                        NULL, NULL, NULL},
-    [Q_APP_EACH_ALL] = {"app_each", "SELECT " APP_COLS " FROM apps ORDER BY rowid", NULL, NULL, NULL},
+    [Q_APP_INSERT] = {.name = "app_insert",
+                      .sql = "INSERT INTO apps (" APP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                      .entity = "app",
+                      .missing = "referenced org does not exist"},
+    [Q_APP_GET] = {.name = "app_get",
+                   .sql = "SELECT " APP_COLS " FROM apps WHERE org_id = ?1 AND id = ?2",
+                   .entity = "app"},
+    [Q_APP_EACH_ORG] = {.name = "app_each",
+                        .sql = "SELECT " APP_COLS " FROM apps WHERE org_id = ?1 ORDER BY rowid"},
+    [Q_APP_EACH_ALL] = {.name = "app_each", .sql = "SELECT " APP_COLS " FROM apps ORDER BY rowid"},
 
     /* Inside the write transaction, so no other writer can take the same number. */
-    [Q_VERSION_NEXT] = {"app_version_insert",
-                        "SELECT COALESCE(MAX(version), 0) + 1 FROM app_versions WHERE app_id = ?1",
-                        NULL, NULL, NULL},
-    [Q_VERSION_INSERT] = {"app_version_insert",
-                          "INSERT INTO app_versions (" VERSION_COLS
-                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                          "app version", NULL, "referenced app does not exist in this org"},
-    [Q_VERSION_EACH_ORG] = {"app_version_each",
-                            "SELECT " VERSION_COLS " FROM app_versions WHERE org_id = ?1 "
-                            "AND (?2 = '' OR app_id = ?2) ORDER BY rowid",
-                            NULL, NULL, NULL},
-    [Q_VERSION_EACH_ALL] = {"app_version_each",
-                            "SELECT " VERSION_COLS " FROM app_versions WHERE ?1 = '' OR app_id = ?1 "
-                            "ORDER BY rowid",
-                            NULL, NULL, NULL},
-    [Q_FILE_INSERT] = {"app_version_insert",
-                       "INSERT INTO app_files (version_id, path, content_type, data) "
-                       "VALUES (?1, ?2, ?3, ?4)",
-                       "app file", "two files of the bundle have the same path", NULL},
-    [Q_FILE_GET] = {"app_file_get",
-                    "SELECT path, content_type, data FROM app_files "
-                    "WHERE version_id = ?1 AND path = ?2",
-                    "app file", NULL, NULL},
+    [Q_VERSION_NEXT] =
+        {.name = "app_version_insert",
+         .sql = "SELECT COALESCE(MAX(version), 0) + 1 FROM app_versions WHERE app_id = ?1"},
+    [Q_VERSION_INSERT] = {.name = "app_version_insert",
+                          .sql = "INSERT INTO app_versions (" VERSION_COLS
+                                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                          .entity = "app version",
+                          .missing = "referenced app does not exist in this org"},
+    [Q_VERSION_EACH_ORG] = {.name = "app_version_each",
+                            .sql = "SELECT " VERSION_COLS " FROM app_versions WHERE org_id = ?1 "
+                                   "AND (?2 = '' OR app_id = ?2) ORDER BY rowid"},
+    [Q_VERSION_EACH_ALL] = {.name = "app_version_each",
+                            .sql = "SELECT " VERSION_COLS
+                                   " FROM app_versions WHERE ?1 = '' OR app_id = ?1 "
+                                   "ORDER BY rowid"},
+    [Q_FILE_INSERT] = {.name = "app_version_insert",
+                       .sql = "INSERT INTO app_files (version_id, path, content_type, data) "
+                              "VALUES (?1, ?2, ?3, ?4)",
+                       .entity = "app file",
+                       .conflict = "two files of the bundle have the same path"},
+    [Q_FILE_GET] = {.name = "app_file_get",
+                    .sql = "SELECT path, content_type, data FROM app_files "
+                           "WHERE version_id = ?1 AND path = ?2",
+                    .entity = "app file"},
 
-    [Q_KEY_INSERT] = {"key_insert",
-                      "INSERT INTO signing_keys (" KEY_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                      "signing key", NULL, NULL},
-    [Q_KEY_GET] = {"key_get", "SELECT " KEY_COLS " FROM signing_keys WHERE kid = ?1", "signing key",
-                   NULL, NULL},
-    [Q_KEY_EACH] = {"key_each", "SELECT " KEY_COLS " FROM signing_keys ORDER BY rowid", NULL, NULL,
-                    NULL},
-    [Q_KEY_SET_STATE] = {"key_set_state", "UPDATE signing_keys SET state = ?2 WHERE kid = ?1",
-                         "signing key", NULL, NULL},
+    [Q_KEY_INSERT] = {.name = "key_insert",
+                      .sql =
+                          "INSERT INTO signing_keys (" KEY_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                      .entity = "signing key"},
+    [Q_KEY_GET] = {.name = "key_get",
+                   .sql = "SELECT " KEY_COLS " FROM signing_keys WHERE kid = ?1",
+                   .entity = "signing key"},
+    [Q_KEY_EACH] = {.name = "key_each",
+                    .sql = "SELECT " KEY_COLS " FROM signing_keys ORDER BY rowid"},
+    [Q_KEY_SET_STATE] = {.name = "key_set_state",
+                         .sql = "UPDATE signing_keys SET state = ?2 WHERE kid = ?1",
+                         .entity = "signing key"},
 
-    [Q_SESSION_INSERT] = {"record_batch",
-                          "INSERT INTO sessions (" SESSION_COLS
-                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                          "session", NULL, "referenced org does not exist"},
-    [Q_SESSION_GET] = {"session_get", "SELECT " SESSION_COLS " FROM sessions WHERE jti = ?1",
-                       "session", NULL, NULL},
+    [Q_SESSION_INSERT] = {.name = "record_batch",
+                          .sql = "INSERT INTO sessions (" SESSION_COLS
+                                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                          .entity = "session",
+                          .missing = "referenced org does not exist"},
+    [Q_SESSION_GET] = {.name = "session_get",
+                       .sql = "SELECT " SESSION_COLS " FROM sessions WHERE jti = ?1",
+                       .entity = "session"},
 };
 
 /* ---- the handle ---- */
@@ -293,12 +318,18 @@ static store_sqlite *from(store *s)
 
 /* ---- errors ---- */
 
+/* What query q reads or writes, for "... not found" / "... already exists". */
+static const char *entity_of(int q)
+{
+    return q_table[q].entity ? q_table[q].entity : "row";
+}
+
 /* Maps a failed result code of query q to the store's error classes. The
  * detail names the operation and the entity, never SQL text or values. */
 static int fail(int q, int rc, err_t *e)
 {
     const query *qq = &q_table[q];
-    const char *entity = qq->entity ? qq->entity : "row";
+    const char *entity = entity_of(q);
     switch (rc) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -335,8 +366,8 @@ static sqlite3_stmt *stmt_get(store_sqlite *ss, int q, err_t *e)
 {
     sqlite3_stmt **slot = &ss->stmt[q];
     if (*slot == NULL) {
-        int rc = sqlite3_prepare_v3(ss->db, q_table[q].sql, -1, SQLITE_PREPARE_PERSISTENT, slot,
-                                    NULL);
+        int rc =
+            sqlite3_prepare_v3(ss->db, q_table[q].sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
         if (rc == SQLITE_OK)
             return *slot;
         *slot = NULL;
@@ -440,7 +471,7 @@ static int exec_bound(store_sqlite *ss, int q, binder bind, const void *rec, int
     if (step_done(ss, q, e) != 0)
         return -1;
     if (changes_required && sqlite3_changes(ss->db) == 0)
-        return err_set(e, ERR_NOT_FOUND, "%s not found", q_table[q].entity);
+        return err_set(e, ERR_NOT_FOUND, "%s not found", entity_of(q));
     return 0;
 }
 
@@ -455,9 +486,9 @@ static int fetch_one(store_sqlite *ss, int q, row_reader rd, void *out, const ch
     if (rc == SQLITE_ROW)
         ret = rd(st, out, e);
     else if (rc == SQLITE_DONE && key != NULL)
-        err_set(e, ERR_NOT_FOUND, "%s %s not found", q_table[q].entity, key);
+        err_set(e, ERR_NOT_FOUND, "%s %s not found", entity_of(q), key);
     else if (rc == SQLITE_DONE)
-        err_set(e, ERR_NOT_FOUND, "%s not found", q_table[q].entity);
+        err_set(e, ERR_NOT_FOUND, "%s not found", entity_of(q));
     else
         fail(q, rc, e);
     stmt_release(st);
@@ -467,8 +498,8 @@ static int fetch_one(store_sqlite *ss, int q, row_reader rd, void *out, const ch
 /* Steps the bound statement q, reading each row into rec (the caller's
  * scratch record) and calling fn(ctx, rec) until fn returns nonzero or the
  * rows run out. Releases the statement. */
-static int fetch_each(store_sqlite *ss, int q, row_reader rd, void *rec, store_each_fn fn, void *ctx,
-                      err_t *e)
+static int fetch_each(store_sqlite *ss, int q, row_reader rd, void *rec, store_each_fn fn,
+                      void *ctx, err_t *e)
 {
     sqlite3_stmt *st = ss->stmt[q];
     int ret = -1;
@@ -538,10 +569,9 @@ static int read_token(sqlite3_stmt *st, void *rec, err_t *e)
 {
     store_token *t = rec;
     memset(t, 0, sizeof(*t));
-    if (col_text(st, 0, t->id, e) || col_text(st, 1, t->org_id, e) ||
-        col_text(st, 2, t->name, e) || col_text(st, 3, t->type, e) ||
-        col_text(st, 4, t->prefix, e) || col_text(st, 5, t->hash, e) ||
-        col_text(st, 6, t->created_by, e))
+    if (col_text(st, 0, t->id, e) || col_text(st, 1, t->org_id, e) || col_text(st, 2, t->name, e) ||
+        col_text(st, 3, t->type, e) || col_text(st, 4, t->prefix, e) ||
+        col_text(st, 5, t->hash, e) || col_text(st, 6, t->created_by, e))
         return -1;
     t->created_at = sqlite3_column_int64(st, 7);
     t->expires_at = sqlite3_column_int64(st, 8);
@@ -584,9 +614,8 @@ static int read_app(sqlite3_stmt *st, void *rec, err_t *e)
 {
     store_app *a = rec;
     memset(a, 0, sizeof(*a));
-    if (col_text(st, 0, a->id, e) || col_text(st, 1, a->org_id, e) ||
-        col_text(st, 2, a->name, e) || col_text(st, 3, a->mode, e) ||
-        col_text(st, 4, a->allowed_origins, e))
+    if (col_text(st, 0, a->id, e) || col_text(st, 1, a->org_id, e) || col_text(st, 2, a->name, e) ||
+        col_text(st, 3, a->mode, e) || col_text(st, 4, a->allowed_origins, e))
         return -1;
     a->created_at = sqlite3_column_int64(st, 5);
     return 0;
@@ -596,8 +625,7 @@ static int read_version(sqlite3_stmt *st, void *rec, err_t *e)
 {
     store_app_version *v = rec;
     memset(v, 0, sizeof(*v));
-    if (col_text(st, 0, v->id, e) || col_text(st, 1, v->org_id, e) ||
-        col_text(st, 2, v->app_id, e))
+    if (col_text(st, 0, v->id, e) || col_text(st, 1, v->org_id, e) || col_text(st, 2, v->app_id, e))
         return -1;
     v->version = sqlite3_column_int64(st, 3);
     if (col_text(st, 4, v->created_by, e))
@@ -824,7 +852,7 @@ static int audit_write(store_sqlite *ss, const void *arg, err_t *e)
 {
     const store_audit *a = arg;
     if (a->id[0] == '\0')
-        return err_set(e, ERR_INTERNAL, "audit event %s has no id", a->action);
+        return err_set(e, ERR_INTERNAL, "audit event without an id");
     return exec_bound(ss, Q_AUDIT_INSERT, bind_audit, a, 0, e);
 }
 
@@ -1079,8 +1107,8 @@ static int sq_app_get(store *s, const char *org_id, const char *id, store_app *o
 static int sq_app_each(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
 {
     store_app rec;
-    return each_filtered(from(s), Q_APP_EACH_ORG, Q_APP_EACH_ALL, org_id, NULL, read_app, &rec,
-                         fn, ctx, e);
+    return each_filtered(from(s), Q_APP_EACH_ORG, Q_APP_EACH_ALL, org_id, NULL, read_app, &rec, fn,
+                         ctx, e);
 }
 
 typedef struct {
@@ -1558,12 +1586,10 @@ store *store_sqlite_open(const char *path, err_t *e)
 {
     sqlite3 *db = NULL; /* owned until handed to ss */
     store_sqlite *ss = NULL;
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        err_set(e, ERR_UNAVAILABLE, "cannot open SQLite database %s: %s", path,
-                sqlite3_errstr(rc));
+        err_set(e, ERR_UNAVAILABLE, "cannot open SQLite database %s: %s", path, sqlite3_errstr(rc));
         goto out;
     }
     if (configure(db, path, e) != 0)

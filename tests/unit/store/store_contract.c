@@ -1,0 +1,1571 @@
+/* store_contract.c - the store contract suite (see store_contract.h).
+ *
+ * Each case gets a fresh, migrated, empty store in *state (setup) that the
+ * teardown closes. Records are built field by field with distinct values and
+ * compared field by field after the round trip. */
+#include "store_contract.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define ORG_A "0a000000-0000-4000-8000-00000000000a"
+#define ORG_B "0b000000-0000-4000-8000-00000000000b"
+
+static store *(*contract_open_fresh)(void);
+static store *(*contract_open_peer)(void); /* NULL: peer cases are skipped */
+
+/* ---- fixtures ---- */
+
+static int contract_setup(void **state)
+{
+    err_t err = {0};
+    store *s = contract_open_fresh();
+    if (s == NULL)
+        return -1;
+    if (s->ops->migrate(s, &err) != 0) {
+        fprintf(stderr, "migrate: %s\n", err.detail);
+        s->ops->close(s);
+        return -1;
+    }
+    *state = s;
+    return 0;
+}
+
+static int contract_teardown(void **state)
+{
+    store *s = *state;
+    s->ops->close(s);
+    return 0;
+}
+
+#define OK(expr)                                                                                   \
+    do {                                                                                           \
+        err_clear(&err);                                                                           \
+        if ((expr) != 0)                                                                           \
+            fail_msg("%s failed: %s", #expr, err.detail);                                          \
+    } while (0)
+
+#define FAILS_WITH(expr, want)                                                                     \
+    do {                                                                                           \
+        err_clear(&err);                                                                           \
+        assert_int_equal((expr), -1);                                                              \
+        assert_int_equal(err.cls, (want));                                                         \
+        assert_true(err.detail[0] != '\0');                                                        \
+    } while (0)
+
+/* Test ids look like UUIDs: prefix and n tell them apart. */
+static void make_id(char out[STORE_ID_MAX], unsigned prefix, unsigned n)
+{
+    snprintf(out, STORE_ID_MAX, "%08x-0000-4000-8000-%012x", prefix, n);
+}
+
+/* Fills field[cap] with cap - 1 bytes of c: the longest value that fits. */
+static void fill_max(char *field, size_t cap, char c)
+{
+    memset(field, c, cap - 1);
+    field[cap - 1] = '\0';
+}
+
+static store_org org_rec(const char *id, const char *name)
+{
+    store_org o;
+    memset(&o, 0, sizeof(o));
+    snprintf(o.id, sizeof(o.id), "%s", id);
+    snprintf(o.name, sizeof(o.name), "%s", name);
+    snprintf(o.type, sizeof(o.type), "standard");
+    o.session_ttl = 3600;
+    o.session_ttl_max = 86400;
+    o.created_at = 1700000001;
+    return o;
+}
+
+static void add_org(store *s, const char *id)
+{
+    err_t err;
+    store_org o = org_rec(id, "Org");
+    OK(s->ops->org_insert(s, &o, NULL, &err));
+}
+
+static store_user user_rec(const char *org_id, const char *id, const char *email)
+{
+    store_user u;
+    memset(&u, 0, sizeof(u));
+    snprintf(u.id, sizeof(u.id), "%s", id);
+    snprintf(u.org_id, sizeof(u.org_id), "%s", org_id);
+    snprintf(u.email, sizeof(u.email), "%s", email);
+    snprintf(u.name, sizeof(u.name), "Ada Lovelace");
+    snprintf(u.role, sizeof(u.role), "developer");
+    snprintf(u.password_hash, sizeof(u.password_hash),
+             "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA");
+    u.created_at = 1700000002;
+    return u;
+}
+
+static store_token token_rec(const char *org_id, const char *id, char hash_char)
+{
+    store_token t;
+    memset(&t, 0, sizeof(t));
+    snprintf(t.id, sizeof(t.id), "%s", id);
+    snprintf(t.org_id, sizeof(t.org_id), "%s", org_id);
+    snprintf(t.name, sizeof(t.name), "backend token");
+    snprintf(t.type, sizeof(t.type), "embed");
+    snprintf(t.prefix, sizeof(t.prefix), "tse_ab12");
+    fill_max(t.hash, sizeof(t.hash), hash_char);
+    snprintf(t.created_by, sizeof(t.created_by), "admin@example.com");
+    t.created_at = 1700000003;
+    t.expires_at = 1707776003;
+    t.last_used_at = 0;
+    t.revoked_at = 0;
+    return t;
+}
+
+static store_group group_rec(const char *org_id, const char *id, const char *name)
+{
+    store_group g;
+    memset(&g, 0, sizeof(g));
+    snprintf(g.id, sizeof(g.id), "%s", id);
+    snprintf(g.org_id, sizeof(g.org_id), "%s", org_id);
+    snprintf(g.name, sizeof(g.name), "%s", name);
+    g.created_at = 1700000004;
+    return g;
+}
+
+static void add_group(store *s, const char *org_id, const char *id)
+{
+    err_t err;
+    store_group g = group_rec(org_id, id, "Group");
+    OK(s->ops->group_insert(s, &g, NULL, &err));
+}
+
+static store_app app_rec(const char *org_id, const char *id)
+{
+    store_app a;
+    memset(&a, 0, sizeof(a));
+    snprintf(a.id, sizeof(a.id), "%s", id);
+    snprintf(a.org_id, sizeof(a.org_id), "%s", org_id);
+    snprintf(a.name, sizeof(a.name), "Dashboard");
+    snprintf(a.mode, sizeof(a.mode), "sso");
+    snprintf(a.allowed_origins, sizeof(a.allowed_origins),
+             "https://host.example.com\nhttp://localhost:3000");
+    a.created_at = 1700000005;
+    return a;
+}
+
+static void add_app(store *s, const char *org_id, const char *id)
+{
+    err_t err;
+    store_app a = app_rec(org_id, id);
+    OK(s->ops->app_insert(s, &a, NULL, &err));
+}
+
+static store_audit audit_rec(const char *org_id, unsigned n, const char *action, int64_t at)
+{
+    store_audit a;
+    memset(&a, 0, sizeof(a));
+    make_id(a.id, 0xaaaa, n);
+    snprintf(a.org_id, sizeof(a.org_id), "%s", org_id);
+    a.at = at;
+    snprintf(a.actor, sizeof(a.actor), "admin@example.com");
+    snprintf(a.action, sizeof(a.action), "%s", action);
+    snprintf(a.target, sizeof(a.target), "target-%u", n);
+    snprintf(a.client, sizeof(a.client), "192.0.2.%u", n % 250);
+    snprintf(a.request_id, sizeof(a.request_id), "req-%u", n);
+    snprintf(a.detail, sizeof(a.detail), "{\"n\":%u}", n);
+    return a;
+}
+
+static store_session session_rec(const char *org_id, unsigned prefix, unsigned n)
+{
+    store_session s;
+    memset(&s, 0, sizeof(s));
+    make_id(s.jti, prefix, n);
+    snprintf(s.org_id, sizeof(s.org_id), "%s", org_id);
+    make_id(s.user_id, 0x5e5e, n);
+    snprintf(s.email, sizeof(s.email), "user%u@example.com", n);
+    snprintf(s.user_type, sizeof(s.user_type), "external");
+    make_id(s.atid, 0x7070, 1);
+    s.issued_at = 1700000100 + n;
+    s.expires_at = 1700086500 + n;
+    s.revoked_at = 0;
+    return s;
+}
+
+/* ---- collecting *_each results ---- */
+
+typedef struct {
+    size_t size;        /* of one record */
+    size_t n;           /* records collected */
+    size_t stop_after;  /* 0 = never stop early */
+    unsigned char *all; /* owned; n * size bytes */
+} collected;
+
+static int collect(void *ctx, const void *rec)
+{
+    collected *c = ctx;
+    c->all = realloc(c->all, (c->n + 1) * c->size);
+    assert_non_null(c->all);
+    memcpy(c->all + c->n * c->size, rec, c->size);
+    c->n++;
+    return c->stop_after != 0 && c->n >= c->stop_after;
+}
+
+static collected collected_of(size_t size)
+{
+    collected c = {size, 0, 0, NULL};
+    return c;
+}
+
+#define COLLECTED(type) collected_of(sizeof(type))
+#define ITEM(c, type, i) ((const type *)((c).all + (i) * sizeof(type)))
+
+static int count_rows(void *ctx, const void *rec)
+{
+    (void)rec;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+static size_t count_audit(store *s, const char *org_id)
+{
+    err_t err;
+    size_t n = 0;
+    OK(s->ops->audit_each(s, org_id, 0, count_rows, &n, &err));
+    return n;
+}
+
+static int64_t latest(store *s)
+{
+    err_t err;
+    int64_t seq = -1;
+    OK(s->ops->change_latest(s, &seq, &err));
+    return seq;
+}
+
+/* ---- field-by-field comparisons ---- */
+
+static void assert_org_equal(const store_org *a, const store_org *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->type, b->type);
+    assert_int_equal(a->session_ttl, b->session_ttl);
+    assert_int_equal(a->session_ttl_max, b->session_ttl_max);
+    assert_int_equal(a->created_at, b->created_at);
+}
+
+static void assert_user_equal(const store_user *a, const store_user *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->org_id, b->org_id);
+    assert_string_equal(a->email, b->email);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->role, b->role);
+    assert_string_equal(a->password_hash, b->password_hash);
+    assert_int_equal(a->created_at, b->created_at);
+}
+
+static void assert_token_equal(const store_token *a, const store_token *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->org_id, b->org_id);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->type, b->type);
+    assert_string_equal(a->prefix, b->prefix);
+    assert_string_equal(a->hash, b->hash);
+    assert_string_equal(a->created_by, b->created_by);
+    assert_int_equal(a->created_at, b->created_at);
+    assert_int_equal(a->expires_at, b->expires_at);
+    assert_int_equal(a->last_used_at, b->last_used_at);
+    assert_int_equal(a->revoked_at, b->revoked_at);
+}
+
+static void assert_group_equal(const store_group *a, const store_group *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->org_id, b->org_id);
+    assert_string_equal(a->name, b->name);
+    assert_int_equal(a->created_at, b->created_at);
+}
+
+static void assert_app_equal(const store_app *a, const store_app *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->org_id, b->org_id);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->mode, b->mode);
+    assert_string_equal(a->allowed_origins, b->allowed_origins);
+    assert_int_equal(a->created_at, b->created_at);
+}
+
+static void assert_key_equal(const store_key *a, const store_key *b)
+{
+    assert_string_equal(a->kid, b->kid);
+    assert_string_equal(a->alg, b->alg);
+    assert_string_equal(a->state, b->state);
+    assert_int_equal(a->sealed_len, b->sealed_len);
+    assert_memory_equal(a->sealed_private, b->sealed_private, a->sealed_len);
+    assert_string_equal(a->public_jwk, b->public_jwk);
+    assert_int_equal(a->created_at, b->created_at);
+}
+
+static void assert_session_equal(const store_session *a, const store_session *b)
+{
+    assert_string_equal(a->jti, b->jti);
+    assert_string_equal(a->org_id, b->org_id);
+    assert_string_equal(a->user_id, b->user_id);
+    assert_string_equal(a->email, b->email);
+    assert_string_equal(a->user_type, b->user_type);
+    assert_string_equal(a->atid, b->atid);
+    assert_int_equal(a->issued_at, b->issued_at);
+    assert_int_equal(a->expires_at, b->expires_at);
+    assert_int_equal(a->revoked_at, b->revoked_at);
+}
+
+static void assert_audit_equal(const store_audit *a, const store_audit *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->org_id, b->org_id);
+    assert_int_equal(a->at, b->at);
+    assert_string_equal(a->actor, b->actor);
+    assert_string_equal(a->action, b->action);
+    assert_string_equal(a->target, b->target);
+    assert_string_equal(a->client, b->client);
+    assert_string_equal(a->request_id, b->request_id);
+    assert_string_equal(a->detail, b->detail);
+}
+
+static void assert_change(const store_change *c, const char *kind, const char *org_id,
+                          const char *id)
+{
+    assert_string_equal(c->kind, kind);
+    assert_string_equal(c->org_id, org_id);
+    assert_string_equal(c->id, id);
+}
+
+/* ---- migrations ---- */
+
+static void test_migrate_again(void **state)
+{
+    store *s = *state;
+    err_t err;
+    OK(s->ops->migrate(s, &err));
+    OK(s->ops->migrate(s, &err));
+    add_org(s, ORG_A);
+    OK(s->ops->migrate(s, &err));
+    store_org got;
+    OK(s->ops->org_get(s, ORG_A, &got, &err));
+}
+
+/* ---- orgs ---- */
+
+static void test_org_roundtrip(void **state)
+{
+    store *s = *state;
+    err_t err;
+    store_org o = org_rec(ORG_B, "");
+    fill_max(o.name, sizeof(o.name), 'n');
+    fill_max(o.type, sizeof(o.type), 't');
+    o.session_ttl = 900;
+    o.session_ttl_max = INT64_C(1) << 40;
+    OK(s->ops->org_insert(s, &o, NULL, &err));
+    store_org o2 = org_rec(ORG_A, "Second, sorts first by id");
+    OK(s->ops->org_insert(s, &o2, NULL, &err));
+
+    store_org got;
+    OK(s->ops->org_get(s, ORG_B, &got, &err));
+    assert_org_equal(&got, &o);
+
+    collected c = COLLECTED(store_org);
+    OK(s->ops->org_each(s, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    assert_org_equal(ITEM(c, store_org, 0), &o); /* creation order, not id order */
+    assert_org_equal(ITEM(c, store_org, 1), &o2);
+    free(c.all);
+}
+
+static void test_org_not_found_and_conflict(void **state)
+{
+    store *s = *state;
+    err_t err;
+    store_org got;
+    FAILS_WITH(s->ops->org_get(s, ORG_A, &got, &err), ERR_NOT_FOUND);
+    add_org(s, ORG_A);
+    store_org dup = org_rec(ORG_A, "Again");
+    FAILS_WITH(s->ops->org_insert(s, &dup, NULL, &err), ERR_CONFLICT);
+    OK(s->ops->org_get(s, ORG_A, &got, &err));
+    assert_string_equal(got.name, "Org");
+}
+
+static void test_each_stops_early(void **state)
+{
+    store *s = *state;
+    err_t err;
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    collected c = COLLECTED(store_org);
+    c.stop_after = 1;
+    OK(s->ops->org_each(s, collect, &c, &err));
+    assert_int_equal(c.n, 1);
+    free(c.all);
+}
+
+/* ---- users ---- */
+
+static void test_user_roundtrip(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    make_id(id, 1, 1);
+    store_user u = user_rec(ORG_A, id, "");
+    fill_max(u.email, sizeof(u.email), 'e');
+    fill_max(u.name, sizeof(u.name), 'u');
+    fill_max(u.password_hash, sizeof(u.password_hash), 'h');
+    snprintf(u.role, sizeof(u.role), "owner");
+    OK(s->ops->user_insert(s, &u, NULL, &err));
+    make_id(id, 1, 0); /* a smaller id, created later */
+    store_user u2 = user_rec(ORG_A, id, "b@example.com");
+    u2.password_hash[0] = '\0';
+    OK(s->ops->user_insert(s, &u2, NULL, &err));
+
+    store_user got;
+    OK(s->ops->user_get(s, ORG_A, u.id, &got, &err));
+    assert_user_equal(&got, &u);
+    OK(s->ops->user_find_email(s, ORG_A, "b@example.com", &got, &err));
+    assert_user_equal(&got, &u2);
+
+    collected c = COLLECTED(store_user);
+    OK(s->ops->user_each(s, ORG_A, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    assert_user_equal(ITEM(c, store_user, 0), &u);
+    assert_user_equal(ITEM(c, store_user, 1), &u2);
+    free(c.all);
+}
+
+static void test_user_conflicts(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(id, 1, 1);
+    store_user u = user_rec(ORG_A, id, "ada@example.com");
+    OK(s->ops->user_insert(s, &u, NULL, &err));
+    make_id(id, 1, 2);
+    store_user same_email = user_rec(ORG_A, id, "ada@example.com");
+    FAILS_WITH(s->ops->user_insert(s, &same_email, NULL, &err), ERR_CONFLICT);
+    assert_null(strstr(err.detail, "ada@")); /* personal data stays out of errors */
+    make_id(id, 1, 3);
+    store_user other_org = user_rec(ORG_B, id, "ada@example.com");
+    OK(s->ops->user_insert(s, &other_org, NULL, &err));
+    make_id(id, 1, 4);
+    store_user no_org = user_rec("ffffffff-0000-4000-8000-000000000000", id, "x@example.com");
+    FAILS_WITH(s->ops->user_insert(s, &no_org, NULL, &err), ERR_INVALID_REQUEST);
+}
+
+static void test_user_org_isolation(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(id, 1, 1);
+    store_user u = user_rec(ORG_A, id, "ada@example.com");
+    OK(s->ops->user_insert(s, &u, NULL, &err));
+
+    store_user got;
+    FAILS_WITH(s->ops->user_get(s, ORG_B, u.id, &got, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->user_find_email(s, ORG_B, u.email, &got, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->user_get(s, NULL, u.id, &got, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->user_get(s, "", u.id, &got, &err), ERR_NOT_FOUND);
+    size_t n = 0;
+    OK(s->ops->user_each(s, ORG_B, count_rows, &n, &err));
+    assert_int_equal(n, 0);
+    /* A NULL or "" filter is "every org" (for loading caches). */
+    OK(s->ops->user_each(s, NULL, count_rows, &n, &err));
+    OK(s->ops->user_each(s, "", count_rows, &n, &err));
+    assert_int_equal(n, 2);
+}
+
+/* ---- access tokens ---- */
+
+static void test_token_roundtrip(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    make_id(id, 2, 1);
+    store_token t = token_rec(ORG_A, id, 'a');
+    fill_max(t.name, sizeof(t.name), 'n');
+    fill_max(t.prefix, sizeof(t.prefix), 'p');
+    fill_max(t.created_by, sizeof(t.created_by), 'c');
+    snprintf(t.type, sizeof(t.type), "admin");
+    t.last_used_at = 1700000050;
+    t.revoked_at = 1700000060;
+    OK(s->ops->token_insert(s, &t, NULL, &err));
+    make_id(id, 2, 0);
+    store_token t2 = token_rec(ORG_A, id, 'b');
+    OK(s->ops->token_insert(s, &t2, NULL, &err));
+
+    store_token got;
+    OK(s->ops->token_get(s, ORG_A, t.id, &got, &err));
+    assert_token_equal(&got, &t);
+    collected c = COLLECTED(store_token);
+    OK(s->ops->token_each(s, ORG_A, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    assert_token_equal(ITEM(c, store_token, 0), &t);
+    assert_token_equal(ITEM(c, store_token, 1), &t2);
+    free(c.all);
+}
+
+static void test_token_conflict_and_isolation(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(id, 2, 1);
+    store_token t = token_rec(ORG_A, id, 'a');
+    OK(s->ops->token_insert(s, &t, NULL, &err));
+    make_id(id, 2, 2);
+    store_token same_hash = token_rec(ORG_B, id, 'a');
+    FAILS_WITH(s->ops->token_insert(s, &same_hash, NULL, &err), ERR_CONFLICT);
+    assert_null(strstr(err.detail, "aaaaaaaa")); /* no hash in the detail */
+
+    store_token got;
+    FAILS_WITH(s->ops->token_get(s, ORG_B, t.id, &got, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->token_revoke(s, ORG_B, t.id, 1700000099, NULL, &err), ERR_NOT_FOUND);
+    OK(s->ops->token_get(s, ORG_A, t.id, &got, &err));
+    assert_int_equal(got.revoked_at, 0);
+    size_t n = 0;
+    OK(s->ops->token_each(s, ORG_B, count_rows, &n, &err));
+    assert_int_equal(n, 0);
+}
+
+static void test_token_revoke(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    make_id(id, 2, 1);
+    store_token t = token_rec(ORG_A, id, 'a');
+    OK(s->ops->token_insert(s, &t, NULL, &err));
+    int64_t before = latest(s);
+
+    store_audit a = audit_rec(ORG_A, 1, "token.revoked", 1700000200);
+    OK(s->ops->token_revoke(s, ORG_A, t.id, 1700000200, &a, &err));
+    store_token got;
+    OK(s->ops->token_get(s, ORG_A, t.id, &got, &err));
+    assert_int_equal(got.revoked_at, 1700000200);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+
+    collected c = COLLECTED(store_change);
+    OK(s->ops->changes_since(s, before, collect, &c, &err));
+    assert_int_equal(c.n, 1);
+    assert_change(ITEM(c, store_change, 0), "token", ORG_A, t.id);
+    free(c.all);
+
+    /* Revoking again succeeds and keeps the first time. */
+    OK(s->ops->token_revoke(s, ORG_A, t.id, 1700000300, NULL, &err));
+    OK(s->ops->token_get(s, ORG_A, t.id, &got, &err));
+    assert_int_equal(got.revoked_at, 1700000200);
+
+    make_id(id, 2, 9);
+    int64_t mark = latest(s);
+    store_audit a2 = audit_rec(ORG_A, 2, "token.revoked", 1700000400);
+    FAILS_WITH(s->ops->token_revoke(s, ORG_A, id, 1700000400, &a2, &err), ERR_NOT_FOUND);
+    assert_int_equal(latest(s), mark);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+}
+
+static void test_token_touch(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id1[STORE_ID_MAX], id2[STORE_ID_MAX], id3[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    make_id(id1, 2, 1);
+    make_id(id2, 2, 2);
+    make_id(id3, 2, 3);
+    store_token t1 = token_rec(ORG_A, id1, 'a');
+    store_token t2 = token_rec(ORG_A, id2, 'b');
+    OK(s->ops->token_insert(s, &t1, NULL, &err));
+    OK(s->ops->token_insert(s, &t2, NULL, &err));
+    int64_t before = latest(s);
+
+    const char *ids[] = {id1, id2, id3}; /* id3 does not exist: skipped */
+    OK(s->ops->token_touch(s, ids, 3, 1700000500, &err));
+    store_token got;
+    OK(s->ops->token_get(s, ORG_A, id1, &got, &err));
+    assert_int_equal(got.last_used_at, 1700000500);
+    OK(s->ops->token_get(s, ORG_A, id2, &got, &err));
+    assert_int_equal(got.last_used_at, 1700000500);
+
+    OK(s->ops->token_touch(s, ids, 1, 1700000600, &err));
+    OK(s->ops->token_get(s, ORG_A, id1, &got, &err));
+    assert_int_equal(got.last_used_at, 1700000600);
+    OK(s->ops->token_get(s, ORG_A, id2, &got, &err));
+    assert_int_equal(got.last_used_at, 1700000500);
+
+    /* Touches may arrive out of order: last_used_at never moves backwards. */
+    OK(s->ops->token_touch(s, ids, 2, 1700000550, &err));
+    OK(s->ops->token_get(s, ORG_A, id1, &got, &err));
+    assert_int_equal(got.last_used_at, 1700000600);
+    OK(s->ops->token_get(s, ORG_A, id2, &got, &err));
+    assert_int_equal(got.last_used_at, 1700000550);
+
+    OK(s->ops->token_touch(s, ids, 0, 1700000700, &err));
+    assert_int_equal(latest(s), before); /* no change-log rows */
+}
+
+/* ---- groups, grants, members ---- */
+
+static void test_group_roundtrip_and_isolation(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(id, 3, 1);
+    store_group g = group_rec(ORG_A, id, "");
+    fill_max(g.name, sizeof(g.name), 'g');
+    OK(s->ops->group_insert(s, &g, NULL, &err));
+    make_id(id, 3, 2);
+    store_group gb = group_rec(ORG_B, id, "B's group");
+    OK(s->ops->group_insert(s, &gb, NULL, &err));
+
+    store_group got;
+    OK(s->ops->group_get(s, ORG_A, g.id, &got, &err));
+    assert_group_equal(&got, &g);
+    FAILS_WITH(s->ops->group_get(s, ORG_B, g.id, &got, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->group_insert(s, &g, NULL, &err), ERR_CONFLICT);
+
+    collected c = COLLECTED(store_group);
+    OK(s->ops->group_each(s, ORG_A, collect, &c, &err));
+    assert_int_equal(c.n, 1);
+    assert_group_equal(ITEM(c, store_group, 0), &g);
+    free(c.all);
+    size_t n = 0;
+    OK(s->ops->group_each(s, NULL, count_rows, &n, &err));
+    assert_int_equal(n, 2);
+}
+
+static store_grant grant_rec(const char *org_id, const char *group_id, const char *app_id,
+                             const char *permission)
+{
+    store_grant g;
+    memset(&g, 0, sizeof(g));
+    snprintf(g.org_id, sizeof(g.org_id), "%s", org_id);
+    snprintf(g.group_id, sizeof(g.group_id), "%s", group_id);
+    snprintf(g.app_id, sizeof(g.app_id), "%s", app_id);
+    snprintf(g.permission, sizeof(g.permission), "%s", permission);
+    return g;
+}
+
+static void test_grant_idempotent(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char gid[STORE_ID_MAX], aid[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    make_id(gid, 3, 1);
+    make_id(aid, 4, 1);
+    add_group(s, ORG_A, gid);
+    add_app(s, ORG_A, aid);
+    int64_t before = latest(s);
+
+    store_grant g = grant_rec(ORG_A, gid, aid, "apps:view");
+    fill_max(g.permission, sizeof(g.permission), 'p');
+    store_audit a1 = audit_rec(ORG_A, 1, "group.granted", 10);
+    store_audit a2 = audit_rec(ORG_A, 2, "group.granted", 11);
+    OK(s->ops->grant_insert(s, &g, &a1, &err));
+    OK(s->ops->grant_insert(s, &g, &a2, &err));
+
+    collected c = COLLECTED(store_grant);
+    OK(s->ops->grant_each(s, ORG_A, gid, collect, &c, &err));
+    assert_int_equal(c.n, 1);
+    const store_grant *got = ITEM(c, store_grant, 0);
+    assert_string_equal(got->org_id, ORG_A);
+    assert_string_equal(got->group_id, gid);
+    assert_string_equal(got->app_id, aid);
+    assert_string_equal(got->permission, g.permission);
+    free(c.all);
+
+    collected ch = COLLECTED(store_change);
+    OK(s->ops->changes_since(s, before, collect, &ch, &err));
+    assert_int_equal(ch.n, 2);
+    assert_change(ITEM(ch, store_change, 0), "grant", ORG_A, gid);
+    assert_change(ITEM(ch, store_change, 1), "grant", ORG_A, gid);
+    free(ch.all);
+    assert_int_equal(count_audit(s, ORG_A), 2);
+}
+
+static void test_grant_references(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char ga[STORE_ID_MAX], gb[STORE_ID_MAX], aa[STORE_ID_MAX], ab[STORE_ID_MAX],
+        missing[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(ga, 3, 1);
+    make_id(gb, 3, 2);
+    make_id(aa, 4, 1);
+    make_id(ab, 4, 2);
+    make_id(missing, 9, 9);
+    add_group(s, ORG_A, ga);
+    add_group(s, ORG_B, gb);
+    add_app(s, ORG_A, aa);
+    add_app(s, ORG_B, ab);
+    int64_t before = latest(s);
+    store_audit a = audit_rec(ORG_A, 1, "group.granted", 10);
+
+    store_grant no_group = grant_rec(ORG_A, missing, aa, "apps:view");
+    FAILS_WITH(s->ops->grant_insert(s, &no_group, &a, &err), ERR_INVALID_REQUEST);
+    store_grant no_app = grant_rec(ORG_A, ga, missing, "apps:view");
+    FAILS_WITH(s->ops->grant_insert(s, &no_app, &a, &err), ERR_INVALID_REQUEST);
+    store_grant foreign_group = grant_rec(ORG_A, gb, aa, "apps:view");
+    FAILS_WITH(s->ops->grant_insert(s, &foreign_group, &a, &err), ERR_INVALID_REQUEST);
+    store_grant foreign_app = grant_rec(ORG_A, ga, ab, "apps:view");
+    FAILS_WITH(s->ops->grant_insert(s, &foreign_app, &a, &err), ERR_INVALID_REQUEST);
+
+    assert_int_equal(latest(s), before);
+    assert_int_equal(count_audit(s, ORG_A), 0);
+    size_t n = 0;
+    OK(s->ops->grant_each(s, NULL, NULL, count_rows, &n, &err));
+    assert_int_equal(n, 0);
+}
+
+static void test_grant_each_filters(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char g1[STORE_ID_MAX], g2[STORE_ID_MAX], gb[STORE_ID_MAX], aa[STORE_ID_MAX], ab[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(g1, 3, 1);
+    make_id(g2, 3, 2);
+    make_id(gb, 3, 3);
+    make_id(aa, 4, 1);
+    make_id(ab, 4, 2);
+    add_group(s, ORG_A, g1);
+    add_group(s, ORG_A, g2);
+    add_group(s, ORG_B, gb);
+    add_app(s, ORG_A, aa);
+    add_app(s, ORG_B, ab);
+    store_grant rows[] = {
+        grant_rec(ORG_A, g1, aa, "apps:view"),
+        grant_rec(ORG_A, g1, aa, "apps:update"),
+        grant_rec(ORG_A, g2, aa, "apps:view"),
+        grant_rec(ORG_B, gb, ab, "apps:view"),
+    };
+    for (size_t i = 0; i < 4; i++)
+        OK(s->ops->grant_insert(s, &rows[i], NULL, &err));
+
+    collected c = COLLECTED(store_grant);
+    OK(s->ops->grant_each(s, ORG_A, g1, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    assert_string_equal(ITEM(c, store_grant, 0)->permission, "apps:view");
+    assert_string_equal(ITEM(c, store_grant, 1)->permission, "apps:update");
+    free(c.all);
+
+    size_t n = 0;
+    OK(s->ops->grant_each(s, ORG_A, NULL, count_rows, &n, &err));
+    assert_int_equal(n, 3);
+    n = 0;
+    OK(s->ops->grant_each(s, ORG_B, g1, count_rows, &n, &err)); /* A's group, B's org */
+    assert_int_equal(n, 0);
+    n = 0;
+    OK(s->ops->grant_each(s, NULL, gb, count_rows, &n, &err));
+    assert_int_equal(n, 1);
+    n = 0;
+    OK(s->ops->grant_each(s, "", "", count_rows, &n, &err));
+    assert_int_equal(n, 4);
+}
+
+static store_member member_rec(const char *org_id, const char *group_id, const char *user_id)
+{
+    store_member m;
+    memset(&m, 0, sizeof(m));
+    snprintf(m.org_id, sizeof(m.org_id), "%s", org_id);
+    snprintf(m.group_id, sizeof(m.group_id), "%s", group_id);
+    snprintf(m.user_id, sizeof(m.user_id), "%s", user_id);
+    return m;
+}
+
+static void test_members(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char g1[STORE_ID_MAX], gb[STORE_ID_MAX], u1[STORE_ID_MAX], u2[STORE_ID_MAX], ub[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(g1, 3, 1);
+    make_id(gb, 3, 2);
+    make_id(u1, 1, 1);
+    make_id(u2, 1, 2);
+    make_id(ub, 1, 3);
+    add_group(s, ORG_A, g1);
+    add_group(s, ORG_B, gb);
+    store_user users[] = {user_rec(ORG_A, u1, "a1@example.com"),
+                          user_rec(ORG_A, u2, "a2@example.com"),
+                          user_rec(ORG_B, ub, "b1@example.com")};
+    for (size_t i = 0; i < 3; i++)
+        OK(s->ops->user_insert(s, &users[i], NULL, &err));
+    int64_t before = latest(s);
+
+    store_member m1 = member_rec(ORG_A, g1, u1);
+    store_member m2 = member_rec(ORG_A, g1, u2);
+    store_member mb = member_rec(ORG_B, gb, ub);
+    store_audit a = audit_rec(ORG_A, 1, "group.member_added", 10);
+    OK(s->ops->member_insert(s, &m1, &a, &err));
+    a = audit_rec(ORG_A, 2, "group.member_added", 11);
+    OK(s->ops->member_insert(s, &m1, &a, &err)); /* idempotent */
+    OK(s->ops->member_insert(s, &m2, NULL, &err));
+    OK(s->ops->member_insert(s, &mb, NULL, &err));
+
+    collected c = COLLECTED(store_member);
+    OK(s->ops->member_each(s, ORG_A, g1, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    assert_string_equal(ITEM(c, store_member, 0)->org_id, ORG_A);
+    assert_string_equal(ITEM(c, store_member, 0)->group_id, g1);
+    assert_string_equal(ITEM(c, store_member, 0)->user_id, u1);
+    assert_string_equal(ITEM(c, store_member, 1)->user_id, u2);
+    free(c.all);
+
+    collected ch = COLLECTED(store_change);
+    OK(s->ops->changes_since(s, before, collect, &ch, &err));
+    assert_int_equal(ch.n, 4);
+    assert_change(ITEM(ch, store_change, 0), "member", ORG_A, g1);
+    assert_change(ITEM(ch, store_change, 3), "member", ORG_B, gb);
+    free(ch.all);
+    assert_int_equal(count_audit(s, ORG_A), 2);
+
+    size_t n = 0;
+    OK(s->ops->member_each(s, ORG_B, g1, count_rows, &n, &err));
+    assert_int_equal(n, 0);
+    OK(s->ops->member_each(s, NULL, NULL, count_rows, &n, &err));
+    assert_int_equal(n, 3);
+
+    /* A user of another org cannot join; nor can anyone join a missing group. */
+    store_member cross = member_rec(ORG_A, g1, ub);
+    FAILS_WITH(s->ops->member_insert(s, &cross, NULL, &err), ERR_INVALID_REQUEST);
+    char missing[STORE_ID_MAX];
+    make_id(missing, 9, 9);
+    store_member nogroup = member_rec(ORG_A, missing, u1);
+    FAILS_WITH(s->ops->member_insert(s, &nogroup, NULL, &err), ERR_INVALID_REQUEST);
+}
+
+/* ---- apps and versions ---- */
+
+static void test_app_roundtrip_and_isolation(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(id, 4, 1);
+    store_app a = app_rec(ORG_A, id);
+    fill_max(a.name, sizeof(a.name), 'a');
+    fill_max(a.allowed_origins, sizeof(a.allowed_origins), 'o');
+    a.allowed_origins[100] = '\n';
+    snprintf(a.mode, sizeof(a.mode), "private");
+    OK(s->ops->app_insert(s, &a, NULL, &err));
+    make_id(id, 4, 0);
+    store_app a2 = app_rec(ORG_A, id);
+    a2.allowed_origins[0] = '\0';
+    OK(s->ops->app_insert(s, &a2, NULL, &err));
+
+    store_app got;
+    OK(s->ops->app_get(s, ORG_A, a.id, &got, &err));
+    assert_app_equal(&got, &a);
+    FAILS_WITH(s->ops->app_get(s, ORG_B, a.id, &got, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->app_insert(s, &a, NULL, &err), ERR_CONFLICT);
+
+    collected c = COLLECTED(store_app);
+    OK(s->ops->app_each(s, ORG_A, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    assert_app_equal(ITEM(c, store_app, 0), &a);
+    assert_app_equal(ITEM(c, store_app, 1), &a2);
+    free(c.all);
+    size_t n = 0;
+    OK(s->ops->app_each(s, ORG_B, count_rows, &n, &err));
+    assert_int_equal(n, 0);
+}
+
+static store_app_version version_rec(const char *org_id, const char *app_id, unsigned n)
+{
+    store_app_version v;
+    memset(&v, 0, sizeof(v));
+    make_id(v.id, 5, n);
+    snprintf(v.org_id, sizeof(v.org_id), "%s", org_id);
+    snprintf(v.app_id, sizeof(v.app_id), "%s", app_id);
+    snprintf(v.created_by, sizeof(v.created_by), "dev@example.com");
+    v.created_at = 1700001000 + n;
+    return v;
+}
+
+typedef struct {
+    int calls;
+    char path[512];
+    char content_type[128];
+    unsigned char data[64];
+    size_t len;
+} file_seen;
+
+static int on_file(void *ctx, const void *rec)
+{
+    file_seen *fs = ctx;
+    const store_app_file *f = rec;
+    fs->calls++;
+    snprintf(fs->path, sizeof(fs->path), "%s", f->path);
+    snprintf(fs->content_type, sizeof(fs->content_type), "%s", f->content_type);
+    fs->len = f->len;
+    if (f->len <= sizeof(fs->data) && f->len > 0)
+        memcpy(fs->data, f->data, f->len);
+    return 0;
+}
+
+static void test_app_versions(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char app[STORE_ID_MAX], other[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    make_id(app, 4, 1);
+    make_id(other, 4, 2);
+    add_app(s, ORG_A, app);
+    add_app(s, ORG_A, other);
+
+    static const unsigned char html[] = "<!doctype html><p>hi</p>";
+    static const unsigned char bin[] = {0x00, 0xff, 0x00, 0x01, 0x89, 'P', 'N', 'G', 0x00};
+    store_app_file files[3];
+    memset(files, 0, sizeof(files));
+    snprintf(files[0].path, sizeof(files[0].path), "index.html");
+    snprintf(files[0].content_type, sizeof(files[0].content_type), "text/html; charset=utf-8");
+    files[0].data = html;
+    files[0].len = sizeof(html) - 1;
+    snprintf(files[1].path, sizeof(files[1].path), "img/logo.png");
+    snprintf(files[1].content_type, sizeof(files[1].content_type), "image/png");
+    files[1].data = bin;
+    files[1].len = sizeof(bin);
+    snprintf(files[2].path, sizeof(files[2].path), "empty.txt");
+    snprintf(files[2].content_type, sizeof(files[2].content_type), "text/plain");
+    files[2].data = NULL;
+    files[2].len = 0;
+
+    int64_t before = latest(s);
+    store_app_version v[3];
+    for (unsigned i = 0; i < 3; i++) {
+        v[i] = version_rec(ORG_A, app, i + 1);
+        store_audit a = audit_rec(ORG_A, i + 1, "app.deployed", 10 + i);
+        OK(s->ops->app_version_insert(s, &v[i], files, 3 - i, &a, &err));
+        assert_int_equal(v[i].version, i + 1);
+        assert_int_equal(v[i].file_count, 3 - i);
+    }
+    assert_int_equal(v[0].total_bytes, files[0].len + files[1].len);
+    assert_int_equal(v[2].total_bytes, files[0].len);
+    assert_int_equal(count_audit(s, ORG_A), 3);
+
+    /* Numbering is per app. */
+    store_app_version vo = version_rec(ORG_A, other, 10);
+    OK(s->ops->app_version_insert(s, &vo, files, 1, NULL, &err));
+    assert_int_equal(vo.version, 1);
+
+    collected ch = COLLECTED(store_change);
+    OK(s->ops->changes_since(s, before, collect, &ch, &err));
+    assert_int_equal(ch.n, 4);
+    assert_change(ITEM(ch, store_change, 0), "app_version", ORG_A, app);
+    assert_change(ITEM(ch, store_change, 3), "app_version", ORG_A, other);
+    free(ch.all);
+
+    collected c = COLLECTED(store_app_version);
+    OK(s->ops->app_version_each(s, ORG_A, app, collect, &c, &err));
+    assert_int_equal(c.n, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        const store_app_version *got = ITEM(c, store_app_version, i);
+        assert_string_equal(got->id, v[i].id);
+        assert_string_equal(got->org_id, ORG_A);
+        assert_string_equal(got->app_id, app);
+        assert_int_equal(got->version, i + 1);
+        assert_string_equal(got->created_by, v[i].created_by);
+        assert_int_equal(got->created_at, v[i].created_at);
+        assert_int_equal(got->file_count, v[i].file_count);
+        assert_int_equal(got->total_bytes, v[i].total_bytes);
+    }
+    free(c.all);
+    size_t n = 0;
+    OK(s->ops->app_version_each(s, ORG_A, NULL, count_rows, &n, &err));
+    assert_int_equal(n, 4);
+    n = 0;
+    OK(s->ops->app_version_each(s, ORG_B, app, count_rows, &n, &err));
+    assert_int_equal(n, 0);
+
+    file_seen fs;
+    memset(&fs, 0, sizeof(fs));
+    OK(s->ops->app_file_get(s, v[0].id, "img/logo.png", on_file, &fs, &err));
+    assert_int_equal(fs.calls, 1);
+    assert_string_equal(fs.path, "img/logo.png");
+    assert_string_equal(fs.content_type, "image/png");
+    assert_int_equal(fs.len, sizeof(bin));
+    assert_memory_equal(fs.data, bin, sizeof(bin));
+    memset(&fs, 0, sizeof(fs));
+    OK(s->ops->app_file_get(s, v[0].id, "index.html", on_file, &fs, &err));
+    assert_int_equal(fs.len, sizeof(html) - 1);
+    assert_memory_equal(fs.data, html, sizeof(html) - 1);
+    assert_string_equal(fs.content_type, "text/html; charset=utf-8");
+    memset(&fs, 0, sizeof(fs));
+    OK(s->ops->app_file_get(s, v[0].id, "empty.txt", on_file, &fs, &err));
+    assert_int_equal(fs.calls, 1);
+    assert_int_equal(fs.len, 0);
+
+    memset(&fs, 0, sizeof(fs));
+    FAILS_WITH(s->ops->app_file_get(s, v[1].id, "empty.txt", on_file, &fs, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->app_file_get(s, v[0].id, "nope.js", on_file, &fs, &err), ERR_NOT_FOUND);
+    char missing[STORE_ID_MAX];
+    make_id(missing, 9, 9);
+    FAILS_WITH(s->ops->app_file_get(s, missing, "index.html", on_file, &fs, &err), ERR_NOT_FOUND);
+    assert_int_equal(fs.calls, 0);
+}
+
+static void test_app_version_failures(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char app[STORE_ID_MAX], app_b[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(app, 4, 1);
+    make_id(app_b, 4, 2);
+    add_app(s, ORG_A, app);
+    add_app(s, ORG_B, app_b);
+
+    store_app_file files[2];
+    memset(files, 0, sizeof(files));
+    for (int i = 0; i < 2; i++) {
+        snprintf(files[i].path, sizeof(files[i].path), "same.js");
+        snprintf(files[i].content_type, sizeof(files[i].content_type), "text/javascript");
+        files[i].data = (const unsigned char *)"x";
+        files[i].len = 1;
+    }
+    int64_t before = latest(s);
+    store_audit a = audit_rec(ORG_A, 1, "app.deployed", 10);
+    store_app_version v = version_rec(ORG_A, app, 1);
+    FAILS_WITH(s->ops->app_version_insert(s, &v, files, 2, &a, &err), ERR_CONFLICT);
+    assert_int_equal(v.version, 0); /* untouched on failure */
+
+    store_app_version cross = version_rec(ORG_A, app_b, 2); /* B's app under org A */
+    FAILS_WITH(s->ops->app_version_insert(s, &cross, files, 1, &a, &err), ERR_INVALID_REQUEST);
+    assert_int_equal(latest(s), before);
+    assert_int_equal(count_audit(s, ORG_A), 0);
+
+    /* The failed attempt did not use up a number. */
+    v = version_rec(ORG_A, app, 3);
+    OK(s->ops->app_version_insert(s, &v, files, 1, NULL, &err));
+    assert_int_equal(v.version, 1);
+    store_app_version dup = version_rec(ORG_A, app, 3); /* same version id */
+    FAILS_WITH(s->ops->app_version_insert(s, &dup, files, 1, NULL, &err), ERR_CONFLICT);
+}
+
+/* ---- signing keys ---- */
+
+static store_key key_rec(const char *kid)
+{
+    store_key k;
+    memset(&k, 0, sizeof(k));
+    snprintf(k.kid, sizeof(k.kid), "%s", kid);
+    snprintf(k.alg, sizeof(k.alg), "ES256");
+    snprintf(k.state, sizeof(k.state), "active");
+    for (size_t i = 0; i < sizeof(k.sealed_private); i++)
+        k.sealed_private[i] = (unsigned char)(i * 7 + (i >> 8)); /* includes 0x00 bytes */
+    k.sealed_len = sizeof(k.sealed_private);
+    snprintf(k.public_jwk, sizeof(k.public_jwk),
+             "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"abc\",\"y\":\"def\",\"kid\":\"%s\"}", kid);
+    k.created_at = 1700002000;
+    return k;
+}
+
+static void test_keys(void **state)
+{
+    store *s = *state;
+    err_t err;
+    int64_t before = latest(s);
+    store_key k1 = key_rec("");
+    fill_max(k1.kid, sizeof(k1.kid), 'k');
+    fill_max(k1.public_jwk, sizeof(k1.public_jwk), 'j');
+    store_key k2 = key_rec("2024-01-b");
+    snprintf(k2.alg, sizeof(k2.alg), "EdDSA");
+    k2.sealed_len = 60;
+    store_audit a = audit_rec("", 1, "key.created", 10);
+    OK(s->ops->key_insert(s, &k1, &a, &err));
+    OK(s->ops->key_insert(s, &k2, NULL, &err));
+    FAILS_WITH(s->ops->key_insert(s, &k2, NULL, &err), ERR_CONFLICT);
+    assert_int_equal(count_audit(s, ""), 1);
+
+    store_key got;
+    OK(s->ops->key_get(s, k1.kid, &got, &err));
+    assert_key_equal(&got, &k1);
+    OK(s->ops->key_get(s, k2.kid, &got, &err));
+    assert_key_equal(&got, &k2);
+    FAILS_WITH(s->ops->key_get(s, "no-such-kid", &got, &err), ERR_NOT_FOUND);
+
+    OK(s->ops->key_set_state(s, k1.kid, "retiring", NULL, &err));
+    OK(s->ops->key_get(s, k1.kid, &got, &err));
+    assert_string_equal(got.state, "retiring");
+    FAILS_WITH(s->ops->key_set_state(s, "no-such-kid", "retired", NULL, &err), ERR_NOT_FOUND);
+
+    collected c = COLLECTED(store_key);
+    OK(s->ops->key_each(s, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    snprintf(k1.state, sizeof(k1.state), "retiring");
+    assert_key_equal(ITEM(c, store_key, 0), &k1);
+    assert_key_equal(ITEM(c, store_key, 1), &k2);
+    free(c.all);
+
+    collected ch = COLLECTED(store_change);
+    OK(s->ops->changes_since(s, before, collect, &ch, &err));
+    assert_int_equal(ch.n, 3);
+    assert_change(ITEM(ch, store_change, 0), "key", "", k1.kid);
+    assert_change(ITEM(ch, store_change, 1), "key", "", k2.kid);
+    assert_change(ITEM(ch, store_change, 2), "key", "", k1.kid);
+    free(ch.all);
+}
+
+/* ---- change log ---- */
+
+static void test_change_log(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char uid[STORE_ID_MAX], tid[STORE_ID_MAX], gid[STORE_ID_MAX], aid[STORE_ID_MAX];
+    assert_int_equal(latest(s), 0);
+    make_id(uid, 1, 1);
+    make_id(tid, 2, 1);
+    make_id(gid, 3, 1);
+    make_id(aid, 4, 1);
+
+    add_org(s, ORG_A);
+    store_user u = user_rec(ORG_A, uid, "u@example.com");
+    OK(s->ops->user_insert(s, &u, NULL, &err));
+    store_token t = token_rec(ORG_A, tid, 'c');
+    OK(s->ops->token_insert(s, &t, NULL, &err));
+    add_group(s, ORG_A, gid);
+    add_app(s, ORG_A, aid);
+    store_grant g = grant_rec(ORG_A, gid, aid, "apps:view");
+    OK(s->ops->grant_insert(s, &g, NULL, &err));
+    store_member m = member_rec(ORG_A, gid, uid);
+    OK(s->ops->member_insert(s, &m, NULL, &err));
+    OK(s->ops->token_revoke(s, ORG_A, tid, 1700000900, NULL, &err));
+    /* Not changes: sessions, audit events, token use. */
+    store_session sess = session_rec(ORG_A, 6, 1);
+    store_audit au = audit_rec(ORG_A, 1, "session.issued", 10);
+    OK(s->ops->record_batch(s, &sess, 1, &au, 1, &err));
+    FAILS_WITH(s->ops->audit_insert(s, &au, &err), ERR_CONFLICT); /* same id again */
+    const char *ids[] = {tid};
+    OK(s->ops->token_touch(s, ids, 1, 1700000950, &err));
+
+    collected c = COLLECTED(store_change);
+    OK(s->ops->changes_since(s, 0, collect, &c, &err));
+    assert_int_equal(c.n, 8);
+    const char *want[8][2] = {{"org", ORG_A}, {"user", uid},  {"token", tid},  {"group", gid},
+                              {"app", aid},   {"grant", gid}, {"member", gid}, {"token", tid}};
+    for (size_t i = 0; i < 8; i++) {
+        const store_change *ch = ITEM(c, store_change, i);
+        assert_change(ch, want[i][0], ORG_A, want[i][1]);
+        if (i > 0)
+            assert_true(ch->seq > ITEM(c, store_change, i - 1)->seq);
+    }
+    int64_t last = ITEM(c, store_change, 7)->seq;
+    int64_t mid = ITEM(c, store_change, 4)->seq;
+    free(c.all);
+    assert_int_equal(latest(s), last);
+
+    collected tail = COLLECTED(store_change);
+    OK(s->ops->changes_since(s, mid, collect, &tail, &err));
+    assert_int_equal(tail.n, 3);
+    assert_change(ITEM(tail, store_change, 0), "grant", ORG_A, gid);
+    free(tail.all);
+
+    size_t n = 0;
+    OK(s->ops->changes_since(s, last, count_rows, &n, &err));
+    assert_int_equal(n, 0);
+}
+
+/* ---- audit ---- */
+
+static void test_audit_with_mutation(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    make_id(id, 1, 1);
+    store_user u = user_rec(ORG_A, id, "u@example.com");
+    store_audit a1 = audit_rec(ORG_A, 1, "user.created", 100);
+    OK(s->ops->user_insert(s, &u, &a1, &err));
+
+    collected c = COLLECTED(store_audit);
+    OK(s->ops->audit_each(s, ORG_A, 0, collect, &c, &err));
+    assert_int_equal(c.n, 1);
+    assert_audit_equal(ITEM(c, store_audit, 0), &a1);
+    free(c.all);
+
+    /* The duplicate fails, and so its audit event and change row are not written. */
+    int64_t before = latest(s);
+    store_audit a2 = audit_rec(ORG_A, 2, "user.created", 101);
+    FAILS_WITH(s->ops->user_insert(s, &u, &a2, &err), ERR_CONFLICT);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    assert_int_equal(latest(s), before);
+
+    /* A failing audit row undoes its mutation too (same id as a1). */
+    make_id(id, 1, 2);
+    store_user u2 = user_rec(ORG_A, id, "u2@example.com");
+    FAILS_WITH(s->ops->user_insert(s, &u2, &a1, &err), ERR_CONFLICT);
+    store_user got;
+    FAILS_WITH(s->ops->user_get(s, ORG_A, id, &got, &err), ERR_NOT_FOUND);
+    assert_int_equal(latest(s), before);
+}
+
+static void test_audit_each(void **state)
+{
+    store *s = *state;
+    err_t err;
+    store_audit a30 = audit_rec(ORG_A, 1, "token.created", 30);
+    fill_max(a30.actor, sizeof(a30.actor), 'a');
+    fill_max(a30.action, sizeof(a30.action), 'x');
+    fill_max(a30.target, sizeof(a30.target), 't');
+    fill_max(a30.client, sizeof(a30.client), 'c');
+    fill_max(a30.request_id, sizeof(a30.request_id), 'r');
+    fill_max(a30.detail, sizeof(a30.detail), 'd');
+    store_audit a10 = audit_rec(ORG_A, 2, "user.created", 10);
+    store_audit a20 = audit_rec(ORG_A, 3, "group.created", 20);
+    store_audit a20b = audit_rec(ORG_A, 4, "group.granted", 20);
+    store_audit b15 = audit_rec(ORG_B, 5, "org.created", 15);
+    store_audit sys = audit_rec("", 6, "key.rotated", 12);
+    const store_audit *all[] = {&a30, &a10, &a20, &a20b, &b15, &sys};
+    for (size_t i = 0; i < 6; i++)
+        OK(s->ops->audit_insert(s, all[i], &err));
+    FAILS_WITH(s->ops->audit_insert(s, &a10, &err), ERR_CONFLICT);
+
+    collected c = COLLECTED(store_audit);
+    OK(s->ops->audit_each(s, ORG_A, 0, collect, &c, &err));
+    assert_int_equal(c.n, 4);
+    assert_audit_equal(ITEM(c, store_audit, 0), &a10);
+    assert_audit_equal(ITEM(c, store_audit, 1), &a20);
+    assert_audit_equal(ITEM(c, store_audit, 2), &a20b);
+    assert_audit_equal(ITEM(c, store_audit, 3), &a30);
+    free(c.all);
+
+    collected since = COLLECTED(store_audit);
+    OK(s->ops->audit_each(s, ORG_A, 20, collect, &since, &err));
+    assert_int_equal(since.n, 3);
+    assert_audit_equal(ITEM(since, store_audit, 0), &a20);
+    free(since.all);
+
+    collected b = COLLECTED(store_audit);
+    OK(s->ops->audit_each(s, ORG_B, 0, collect, &b, &err));
+    assert_int_equal(b.n, 1);
+    assert_audit_equal(ITEM(b, store_audit, 0), &b15);
+    free(b.all);
+
+    assert_int_equal(count_audit(s, ""), 1); /* deployment-wide events only */
+    size_t n = 0;
+    FAILS_WITH(s->ops->audit_each(s, NULL, 0, count_rows, &n, &err), ERR_INVALID_REQUEST);
+}
+
+/* ---- sessions ---- */
+
+static void check_batch(store *s, unsigned prefix, size_t n)
+{
+    err_t err;
+    store_session *sess = calloc(n ? n : 1, sizeof(*sess));
+    store_audit *audits = calloc(n ? n : 1, sizeof(*audits));
+    assert_non_null(sess);
+    assert_non_null(audits);
+    for (size_t i = 0; i < n; i++) {
+        sess[i] = session_rec(ORG_A, prefix, (unsigned)i);
+        audits[i] = audit_rec(ORG_A, prefix * 1000 + (unsigned)i, "session.issued", 50);
+    }
+    size_t audit_before = count_audit(s, ORG_A);
+    int64_t changes_before = latest(s);
+    OK(s->ops->record_batch(s, sess, n, audits, n, &err));
+    for (size_t i = 0; i < n; i++) {
+        store_session got;
+        OK(s->ops->session_get(s, sess[i].jti, &got, &err));
+        assert_session_equal(&got, &sess[i]);
+    }
+    assert_int_equal(count_audit(s, ORG_A), audit_before + n);
+    assert_int_equal(latest(s), changes_before);
+    free(sess);
+    free(audits);
+}
+
+static void test_record_batch(void **state)
+{
+    store *s = *state;
+    err_t err;
+    add_org(s, ORG_A);
+    OK(s->ops->record_batch(s, NULL, 0, NULL, 0, &err));
+    check_batch(s, 0x61, 0);
+    check_batch(s, 0x62, 1);
+    check_batch(s, 0x63, 500);
+
+    store_session max = session_rec(ORG_A, 0x64, 1);
+    fill_max(max.email, sizeof(max.email), 'm');
+    fill_max(max.user_type, sizeof(max.user_type), 'u');
+    max.revoked_at = 1700009999;
+    OK(s->ops->record_batch(s, &max, 1, NULL, 0, &err));
+    store_session got;
+    OK(s->ops->session_get(s, max.jti, &got, &err));
+    assert_session_equal(&got, &max);
+    FAILS_WITH(s->ops->session_get(s, "no-such-jti", &got, &err), ERR_NOT_FOUND);
+}
+
+static void test_record_batch_is_atomic(void **state)
+{
+    store *s = *state;
+    err_t err;
+    add_org(s, ORG_A);
+    store_session first = session_rec(ORG_A, 0x65, 0);
+    OK(s->ops->record_batch(s, &first, 1, NULL, 0, &err));
+
+    store_session batch[3] = {session_rec(ORG_A, 0x65, 1), session_rec(ORG_A, 0x65, 2), first};
+    store_audit audits[1] = {audit_rec(ORG_A, 1, "session.issued", 10)};
+    FAILS_WITH(s->ops->record_batch(s, batch, 3, audits, 1, &err), ERR_CONFLICT);
+    store_session got;
+    FAILS_WITH(s->ops->session_get(s, batch[0].jti, &got, &err), ERR_NOT_FOUND);
+    assert_int_equal(count_audit(s, ORG_A), 0);
+
+    store_session stray = session_rec("ffffffff-0000-4000-8000-000000000000", 0x65, 5);
+    FAILS_WITH(s->ops->record_batch(s, &stray, 1, NULL, 0, &err), ERR_INVALID_REQUEST);
+}
+
+/* ---- two handles on one database ---- */
+
+static void test_peer_sees_writes(void **state)
+{
+    store *a = *state;
+    err_t err;
+    if (contract_open_peer == NULL)
+        skip();
+    store *b = contract_open_peer();
+    assert_non_null(b);
+    OK(b->ops->migrate(b, &err));
+    int64_t b_seen;
+    OK(b->ops->change_latest(b, &b_seen, &err));
+
+    char tid[STORE_ID_MAX];
+    make_id(tid, 2, 1);
+    add_org(a, ORG_A);
+    store_token t = token_rec(ORG_A, tid, 'd');
+    OK(a->ops->token_insert(a, &t, NULL, &err));
+    OK(a->ops->token_revoke(a, ORG_A, tid, 1700003000, NULL, &err));
+
+    collected c = COLLECTED(store_change);
+    OK(b->ops->changes_since(b, b_seen, collect, &c, &err));
+    assert_int_equal(c.n, 3);
+    assert_change(ITEM(c, store_change, 0), "org", ORG_A, ORG_A);
+    assert_change(ITEM(c, store_change, 2), "token", ORG_A, tid);
+    free(c.all);
+    store_token got;
+    OK(b->ops->token_get(b, ORG_A, tid, &got, &err));
+    assert_int_equal(got.revoked_at, 1700003000);
+
+    /* And the other way round. */
+    store_session sess = session_rec(ORG_A, 0x66, 1);
+    OK(b->ops->record_batch(b, &sess, 1, NULL, 0, &err));
+    store_session sgot;
+    OK(a->ops->session_get(a, sess.jti, &sgot, &err));
+    b->ops->close(b);
+}
+
+typedef struct {
+    store *s;
+    unsigned prefix;
+    int rounds;
+    int failures;
+    err_t first_err;
+} batch_worker;
+
+/* No cmocka assertions off the main thread: results are checked after join. */
+static void *batch_worker_run(void *arg)
+{
+    batch_worker *w = arg;
+    for (int i = 0; i < w->rounds; i++) {
+        err_t err = {0};
+        store_session sess = session_rec(ORG_A, w->prefix, (unsigned)i);
+        store_audit audit = audit_rec(ORG_A, w->prefix * 1000 + (unsigned)i, "session.issued", i);
+        if (w->s->ops->record_batch(w->s, &sess, 1, &audit, 1, &err) != 0 && w->failures++ == 0)
+            w->first_err = err;
+    }
+    return NULL;
+}
+
+static void test_peer_concurrent_batches(void **state)
+{
+    store *a = *state;
+    err_t err;
+    if (contract_open_peer == NULL)
+        skip();
+    store *b = contract_open_peer();
+    assert_non_null(b);
+    add_org(a, ORG_A);
+
+    enum { ROUNDS = 200 };
+    batch_worker w[2] = {{a, 0x71, ROUNDS, 0, {0}}, {b, 0x72, ROUNDS, 0, {0}}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, batch_worker_run, &w[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    b->ops->close(b);
+    for (int i = 0; i < 2; i++)
+        if (w[i].failures != 0)
+            fail_msg("worker %d: %d failures, first: %s", i, w[i].failures, w[i].first_err.detail);
+
+    for (int i = 0; i < 2; i++) {
+        for (unsigned r = 0; r < ROUNDS; r++) {
+            store_session want = session_rec(ORG_A, w[i].prefix, r), got;
+            OK(a->ops->session_get(a, want.jti, &got, &err));
+            assert_session_equal(&got, &want);
+        }
+    }
+    assert_int_equal(count_audit(a, ORG_A), 2 * ROUNDS);
+}
+
+typedef struct {
+    store *s;
+    const char *app_id;
+    unsigned prefix;
+    int rounds;
+    int failures;
+    err_t first_err;
+    int64_t versions[64]; /* the number each round got */
+} deploy_worker;
+
+static void *deploy_worker_run(void *arg)
+{
+    deploy_worker *w = arg;
+    store_app_file f;
+    memset(&f, 0, sizeof(f));
+    snprintf(f.path, sizeof(f.path), "index.html");
+    snprintf(f.content_type, sizeof(f.content_type), "text/html");
+    f.data = (const unsigned char *)"<p>";
+    f.len = 3;
+    for (int i = 0; i < w->rounds; i++) {
+        err_t err = {0};
+        store_app_version v = version_rec(ORG_A, w->app_id, w->prefix * 100 + (unsigned)i);
+        if (w->s->ops->app_version_insert(w->s, &v, &f, 1, NULL, &err) != 0 && w->failures++ == 0)
+            w->first_err = err;
+        w->versions[i] = v.version;
+    }
+    return NULL;
+}
+
+/* Two writers that read before they write (the next version number): each
+ * number is given out once, and neither writer sees a busy error. */
+static void test_peer_concurrent_versions(void **state)
+{
+    store *a = *state;
+    if (contract_open_peer == NULL)
+        skip();
+    store *b = contract_open_peer();
+    assert_non_null(b);
+    char app[STORE_ID_MAX];
+    make_id(app, 4, 1);
+    add_org(a, ORG_A);
+    add_app(a, ORG_A, app);
+
+    enum { ROUNDS = 40 };
+    deploy_worker w[2];
+    memset(w, 0, sizeof(w));
+    for (int i = 0; i < 2; i++) {
+        w[i].s = i == 0 ? a : b;
+        w[i].app_id = app;
+        w[i].prefix = 1 + (unsigned)i;
+        w[i].rounds = ROUNDS;
+    }
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, deploy_worker_run, &w[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    b->ops->close(b);
+    for (int i = 0; i < 2; i++)
+        if (w[i].failures != 0)
+            fail_msg("worker %d: %d failures, first: %s", i, w[i].failures, w[i].first_err.detail);
+
+    int seen[2 * ROUNDS + 1] = {0};
+    for (int i = 0; i < 2; i++) {
+        for (int r = 0; r < ROUNDS; r++) {
+            int64_t v = w[i].versions[r];
+            assert_true(v >= 1 && v <= 2 * ROUNDS);
+            assert_int_equal(seen[v]++, 0);
+            if (r > 0)
+                assert_true(v > w[i].versions[r - 1]);
+        }
+    }
+}
+
+/* ---- runners ---- */
+
+#define CASE(f) cmocka_unit_test_setup_teardown(f, contract_setup, contract_teardown)
+
+int store_contract_run_peers(const char *backend_name, store *(*open_fresh)(void),
+                             store *(*open_peer)(void))
+{
+    const struct CMUnitTest cases[] = {
+        CASE(test_migrate_again),
+        CASE(test_org_roundtrip),
+        CASE(test_org_not_found_and_conflict),
+        CASE(test_each_stops_early),
+        CASE(test_user_roundtrip),
+        CASE(test_user_conflicts),
+        CASE(test_user_org_isolation),
+        CASE(test_token_roundtrip),
+        CASE(test_token_conflict_and_isolation),
+        CASE(test_token_revoke),
+        CASE(test_token_touch),
+        CASE(test_group_roundtrip_and_isolation),
+        CASE(test_grant_idempotent),
+        CASE(test_grant_references),
+        CASE(test_grant_each_filters),
+        CASE(test_members),
+        CASE(test_app_roundtrip_and_isolation),
+        CASE(test_app_versions),
+        CASE(test_app_version_failures),
+        CASE(test_keys),
+        CASE(test_change_log),
+        CASE(test_audit_with_mutation),
+        CASE(test_audit_each),
+        CASE(test_record_batch),
+        CASE(test_record_batch_is_atomic),
+        CASE(test_peer_sees_writes),
+        CASE(test_peer_concurrent_batches),
+        CASE(test_peer_concurrent_versions),
+    };
+    contract_open_fresh = open_fresh;
+    contract_open_peer = open_peer;
+    return cmocka_run_group_tests_name(backend_name, cases, NULL, NULL);
+}
+
+int store_contract_run(const char *backend_name, store *(*open_fresh)(void))
+{
+    return store_contract_run_peers(backend_name, open_fresh, NULL);
+}

@@ -1,0 +1,311 @@
+/* test_store_sqlite.c - the SQLite backend: its own cases (URLs, migrations,
+ * pragmas, error mapping), then the store contract on temp-file databases in a
+ * directory made with mkdtemp and removed at the end. */
+#include "store_contract.c"
+
+#include <dirent.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+
+static char tmp_dir[64];    /* mkdtemp result; removed by remove_tmp_dir */
+static char last_path[256]; /* database of the latest open_fresh */
+static unsigned db_counter;
+
+static void db_path(char out[256], const char *name)
+{
+    snprintf(out, 256, "%s/%s", tmp_dir, name);
+}
+
+static store *open_fresh(void)
+{
+    err_t err = {0};
+    char name[32];
+    snprintf(name, sizeof(name), "db-%u.sqlite", db_counter++);
+    db_path(last_path, name);
+    store *s = store_sqlite_open(last_path, &err);
+    if (s == NULL)
+        fprintf(stderr, "open %s: %s\n", last_path, err.detail);
+    return s;
+}
+
+static store *open_peer(void)
+{
+    err_t err = {0};
+    store *s = store_sqlite_open(last_path, &err);
+    if (s == NULL)
+        fprintf(stderr, "open %s: %s\n", last_path, err.detail);
+    return s;
+}
+
+static void remove_tmp_dir(void)
+{
+    DIR *d = opendir(tmp_dir);
+    if (d == NULL)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        char path[512];
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", tmp_dir, de->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(tmp_dir);
+}
+
+/* Runs sql on its own raw connection to path (to poke at the file directly). */
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+    sqlite3_close(db);
+}
+
+/* ---- store_open ---- */
+
+static void expect_open_fails(const char *url, const char *detail_part)
+{
+    err_t err = {0};
+    assert_null(store_open(url, &err));
+    assert_int_equal(err.cls, ERR_INVALID_REQUEST);
+    assert_non_null(strstr(err.detail, detail_part));
+}
+
+static void open_and_close(const char *url)
+{
+    err_t err = {0};
+    store *s = store_open(url, &err);
+    if (s == NULL)
+        fail_msg("store_open(%s): %s", url, err.detail);
+    assert_int_equal(s->ops->migrate(s, &err), 0);
+    s->ops->close(s);
+}
+
+static void test_open_urls(void **state)
+{
+    (void)state;
+    char path[256], url[300];
+    db_path(path, "url.sqlite");
+    snprintf(url, sizeof(url), "sqlite:%s", path);
+    open_and_close(url);
+    open_and_close(path);
+
+    char cwd[512];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(tmp_dir), 0);
+    open_and_close("./colon:name.sqlite");
+    open_and_close("sqlite:relative.sqlite");
+    assert_int_equal(chdir(cwd), 0);
+
+    expect_open_fails(NULL, "sqlite:PATH");
+    expect_open_fails("", "sqlite:PATH");
+    expect_open_fails("sqlite:", "sqlite:PATH");
+    expect_open_fails("sqlite://tmp/x.db", "sqlite:PATH");
+    expect_open_fails("mysql://db/tessera", "sqlite:PATH");
+    expect_open_fails("sqllite:x.db", "sqlite:PATH");
+    expect_open_fails("postgres://tessera:hunter2@db/tessera", "not built yet");
+    expect_open_fails("postgresql://tessera:hunter2@db/tessera", "not built yet");
+
+    err_t err = {0};
+    assert_null(store_open("postgres://tessera:hunter2@db/tessera", &err));
+    assert_null(strstr(err.detail, "hunter2"));
+}
+
+static void test_memory_database(void **state)
+{
+    (void)state;
+    open_and_close("sqlite::memory:");
+}
+
+static void test_open_unreachable(void **state)
+{
+    (void)state;
+    err_t err = {0};
+    char path[300];
+    snprintf(path, sizeof(path), "%s/no/such/dir/x.sqlite", tmp_dir);
+    assert_null(store_sqlite_open(path, &err));
+    assert_int_equal(err.cls, ERR_UNAVAILABLE);
+}
+
+/* ---- migrations and pragmas ---- */
+
+static void test_unmigrated_store_fails_cleanly(void **state)
+{
+    (void)state;
+    err_t err = {0};
+    store *s = open_fresh();
+    assert_non_null(s);
+    store_org o;
+    assert_int_equal(s->ops->org_get(s, ORG_A, &o, &err), -1);
+    assert_int_equal(err.cls, ERR_INTERNAL);
+    assert_non_null(strstr(err.detail, "migrated"));
+    assert_int_equal(s->ops->migrate(s, &err), 0);
+    assert_int_equal(s->ops->org_get(s, ORG_A, &o, &err), -1);
+    assert_int_equal(err.cls, ERR_NOT_FOUND);
+    s->ops->close(s);
+}
+
+typedef struct {
+    store *s;
+    int rc;
+    err_t err;
+} migrate_worker;
+
+static void *migrate_run(void *arg)
+{
+    migrate_worker *w = arg;
+    w->rc = w->s->ops->migrate(w->s, &w->err);
+    return NULL;
+}
+
+static void test_concurrent_migrate(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 5; round++) {
+        migrate_worker w[2] = {{open_fresh(), 0, {0}}, {open_peer(), 0, {0}}};
+        pthread_t th[2];
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&th[i], NULL, migrate_run, &w[i]), 0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(th[i], NULL);
+        for (int i = 0; i < 2; i++) {
+            if (w[i].rc != 0)
+                fail_msg("migrate %d: %s", i, w[i].err.detail);
+            w[i].s->ops->close(w[i].s);
+        }
+    }
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(last_path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM schema_migrations", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_true(sqlite3_column_int(st, 0) >= 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    (void)state;
+    err_t err = {0};
+    store *s = open_fresh();
+    assert_int_equal(s->ops->migrate(s, &err), 0);
+    raw_exec(last_path, "INSERT INTO schema_migrations (version, applied_at) VALUES (999999, 0)");
+    assert_int_equal(s->ops->migrate(s, &err), -1);
+    assert_int_equal(err.cls, ERR_INTERNAL);
+    assert_non_null(strstr(err.detail, "newer"));
+    s->ops->close(s);
+}
+
+static void test_wal_mode_on_disk(void **state)
+{
+    store *s = *state;
+    (void)s;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(last_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* ---- error mapping ---- */
+
+static void test_long_column_is_internal_error(void **state)
+{
+    store *s = *state;
+    err_t err = {0};
+    add_org(s, ORG_A);
+    raw_exec(last_path, "UPDATE orgs SET name = printf('%.300c', 'x')");
+    store_org o;
+    assert_int_equal(s->ops->org_get(s, ORG_A, &o, &err), -1);
+    assert_int_equal(err.cls, ERR_INTERNAL);
+    assert_non_null(strstr(err.detail, "name"));
+    size_t n = 0;
+    assert_int_equal(s->ops->org_each(s, count_rows, &n, &err), -1);
+    assert_int_equal(n, 0);
+}
+
+static void test_busy_is_unavailable(void **state)
+{
+    store *s = *state;
+    err_t err = {0};
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(last_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    store_org o = org_rec(ORG_A, "Waits, then gives up");
+    int64_t t0 = clock_mono_ms();
+    assert_int_equal(s->ops->org_insert(s, &o, NULL, &err), -1);
+    assert_int_equal(err.cls, ERR_UNAVAILABLE);
+    assert_true(clock_mono_ms() - t0 >= 4000); /* it waited for busy_timeout */
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(s->ops->org_insert(s, &o, NULL, &err), 0);
+}
+
+typedef struct {
+    store *s;
+    int rc;
+    err_t err;
+} nested;
+
+static int each_inside_each(void *ctx, const void *rec)
+{
+    nested *n = ctx;
+    size_t count = 0;
+    (void)rec;
+    n->rc = n->s->ops->org_each(n->s, count_rows, &count, &n->err);
+    return 1;
+}
+
+static void test_reentrant_each_refused(void **state)
+{
+    store *s = *state;
+    err_t err = {0};
+    add_org(s, ORG_A);
+    nested n = {s, 0, {0}};
+    assert_int_equal(s->ops->org_each(s, each_inside_each, &n, &err), 0);
+    assert_int_equal(n.rc, -1);
+    assert_int_equal(n.err.cls, ERR_INTERNAL);
+    /* A different operation inside a callback is fine, and the handle still works. */
+    size_t count = 0;
+    assert_int_equal(s->ops->org_each(s, count_rows, &count, &err), 0);
+    assert_int_equal(count, 1);
+}
+
+int main(void)
+{
+    snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/tessera-store-XXXXXX");
+    if (mkdtemp(tmp_dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    const struct CMUnitTest sqlite_cases[] = {
+        cmocka_unit_test(test_open_urls),
+        cmocka_unit_test(test_memory_database),
+        cmocka_unit_test(test_open_unreachable),
+        cmocka_unit_test(test_unmigrated_store_fails_cleanly),
+        cmocka_unit_test(test_concurrent_migrate),
+        cmocka_unit_test(test_newer_schema_refused),
+        CASE(test_wal_mode_on_disk),
+        CASE(test_long_column_is_internal_error),
+        CASE(test_busy_is_unavailable),
+        CASE(test_reentrant_each_refused),
+    };
+    contract_open_fresh = open_fresh;
+    int failed = cmocka_run_group_tests_name("sqlite backend", sqlite_cases, NULL, NULL);
+    failed += store_contract_run_peers("store contract: sqlite", open_fresh, open_peer);
+    remove_tmp_dir();
+    return failed == 0 ? 0 : 1;
+}
