@@ -63,26 +63,38 @@ int buf_printf(buf_t *b, const char *fmt, ...)
     return 0;
 }
 
+/* 1 when c can be copied into a JSON string literal as it is. */
+static int json_plain(unsigned char c)
+{
+    return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f;
+}
+
 int buf_json_string(buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     size_t start = b->len;
     int rc = buf_append(b, "\"", 1);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+    size_t i = 0;
+    while (rc == 0 && i < n) {
+        size_t run = i;
+        while (run < n && json_plain((unsigned char)s[run]))
+            run++;
+        if (run > i) {
+            rc = buf_append(b, s + i, run - i);
+            i = run;
+            continue;
+        }
+        unsigned char c = (unsigned char)s[i++];
         switch (c) {
         case '"': rc = buf_append(b, "\\\"", 2); break;
         case '\\': rc = buf_append(b, "\\\\", 2); break;
         case '\n': rc = buf_append(b, "\\n", 2); break;
         case '\r': rc = buf_append(b, "\\r", 2); break;
         case '\t': rc = buf_append(b, "\\t", 2); break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                rc = buf_append(b, esc, sizeof(esc));
-            } else {
-                rc = buf_append(b, &s[i], 1);
-            }
+        default: {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            rc = buf_append(b, esc, sizeof(esc));
+        }
         }
     }
     if (rc == 0)

@@ -1,7 +1,10 @@
 #include "core/uuid.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
+
+#include "core/clock.h"
 
 #include "crypto/crypto.h"
 
@@ -23,6 +26,18 @@ void uuid_v4(char out[UUID_STR_LEN])
     unsigned char b[16];
     crypto_random(b, sizeof(b));
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    uuid_format(b, out);
+}
+
+void uuid_v7(char out[UUID_STR_LEN])
+{
+    unsigned char b[16];
+    uint64_t ms = (uint64_t)clock_now_ms();
+    crypto_random(b + 6, sizeof(b) - 6);
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x70);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     uuid_format(b, out);
 }

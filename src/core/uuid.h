@@ -9,6 +9,11 @@
 /* A random (version 4) UUID in lower-case text form. */
 void uuid_v4(char out[UUID_STR_LEN]);
 
+/* A time-ordered (version 7) UUID: 48 bits of Unix milliseconds, then
+ * random bits. Used for high-volume rows (sessions, audit events) so that
+ * inserts land at the end of their indexes instead of all over them. */
+void uuid_v7(char out[UUID_STR_LEN]);
+
 /* A name-based UUID (version 8 layout over SHA-256 of namespace "\0" name):
  * the same inputs always give the same id. */
 void uuid_from_name(const char *ns, const char *name, char out[UUID_STR_LEN]);

@@ -20,7 +20,7 @@ void admin_audit_init(store_audit *a, const admin_ctx *c, const char *org_id, co
                        const char *target)
 {
     memset(a, 0, sizeof(*a));
-    uuid_v4(a->id);
+    uuid_v7(a->id);
     snprintf(a->org_id, sizeof(a->org_id), "%s", org_id ? org_id : "");
     a->at = clock_now();
     snprintf(a->actor, sizeof(a->actor), "%s", c->actor ? c->actor : "cli");

@@ -66,7 +66,7 @@ static int read_file(const char *full, const char *rel, bundle *b, err_t *e)
     }
     store_app_file *slot = &b->files[b->n++];
     memset(slot, 0, sizeof(*slot));
-    snprintf(slot->path, sizeof(slot->path), "%s", rel);
+    str_copy(slot->path, sizeof(slot->path), rel); /* walk() checked the length */
     snprintf(slot->content_type, sizeof(slot->content_type), "%s", content_type_for(rel));
     slot->len = data.len;
     slot->data = (const unsigned char *)buf_take(&data);

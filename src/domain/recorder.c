@@ -47,7 +47,21 @@ static size_t take_batch(recorder *r, recorder_entry **batch)
     return n;
 }
 
-/* Commits the batch, calls every callback and frees the entries. */
+/* Commits one entry alone; 1 when durable. */
+static int commit_one(recorder *r, const recorder_entry *en)
+{
+    err_t e;
+    int ok = r->store->ops->record_batch(r->store, en->has_session ? &en->session : NULL,
+                                         en->has_session, en->has_audit ? &en->audit : NULL,
+                                         en->has_audit, &e) == 0;
+    if (!ok)
+        log_msg(LOG_ERROR, "session record not committed", "error", e.detail, NULL);
+    return ok;
+}
+
+/* Commits the batch in one transaction, calls every callback and frees the
+ * entries. If the batch fails, each entry is retried alone, so one bad row
+ * cannot take the other requests of its group commit down with it. */
 static void commit_batch(recorder *r, recorder_entry **batch, size_t n, store_session *sessions,
                          store_audit *audits)
 {
@@ -59,10 +73,13 @@ static void commit_batch(recorder *r, recorder_entry **batch, size_t n, store_se
             audits[na++] = batch[i]->audit;
     }
     err_t e;
-    int ok = r->store->ops->record_batch(r->store, sessions, ns, audits, na, &e) == 0;
-    if (!ok)
-        log_msg(LOG_ERROR, "session batch not committed", "error", e.detail, NULL);
+    int batch_ok = r->store->ops->record_batch(r->store, sessions, ns, audits, na, &e) == 0;
+    if (!batch_ok && n > 1)
+        log_msg(LOG_WARN, "session batch not committed; retrying one by one", "error", e.detail, NULL);
+    else if (!batch_ok)
+        log_msg(LOG_ERROR, "session record not committed", "error", e.detail, NULL);
     for (size_t i = 0; i < n; i++) {
+        int ok = batch_ok || (n > 1 && commit_one(r, batch[i]));
         if (batch[i]->done)
             batch[i]->done(batch[i]->ctx, ok);
         free(batch[i]);
@@ -153,25 +170,26 @@ recorder *recorder_start(store *s, err_t *e)
 int recorder_submit(recorder *r, const store_session *session, const store_audit *audit,
                     recorder_done_fn done, void *ctx)
 {
+    recorder_entry *entry = xcalloc(1, sizeof(*entry));
+    entry->has_session = session != NULL;
+    entry->has_audit = audit != NULL;
+    if (session)
+        entry->session = *session;
+    if (audit)
+        entry->audit = *audit;
+    entry->done = done;
+    entry->ctx = ctx;
     pthread_mutex_lock(&r->mu);
     if (r->stopping || r->count == RECORDER_MAX_PENDING) {
         pthread_mutex_unlock(&r->mu);
+        free(entry);
         return -1;
     }
-    recorder_entry *slot = xcalloc(1, sizeof(*slot));
-    slot->has_session = session != NULL;
-    slot->has_audit = audit != NULL;
-    if (session)
-        slot->session = *session;
-    if (audit)
-        slot->audit = *audit;
-    slot->done = done;
-    slot->ctx = ctx;
     if (r->tail)
-        r->tail->next = slot;
+        r->tail->next = entry;
     else
-        r->head = slot;
-    r->tail = slot;
+        r->head = entry;
+    r->tail = entry;
     r->count++;
     pthread_cond_signal(&r->wake);
     pthread_mutex_unlock(&r->mu);

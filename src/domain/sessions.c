@@ -5,6 +5,7 @@
 
 #include "core/clock.h"
 #include "core/uuid.h"
+#include "core/xalloc.h"
 #include "domain/access_token.h"
 #include "jwt/claims.h"
 #include "jwt/jws.h"
@@ -53,8 +54,8 @@ static void group_set_add(group_set *gs, const char *id, const char *name)
     for (size_t i = 0; i < gs->n; i++)
         if (strcmp(gs->ids[i], id) == 0)
             return;
-    snprintf(gs->ids[gs->n], STORE_ID_MAX, "%s", id);
-    snprintf(gs->names[gs->n], STORE_NAME_MAX, "%s", name);
+    str_copy(gs->ids[gs->n], STORE_ID_MAX, id);
+    str_copy(gs->names[gs->n], STORE_NAME_MAX, name);
     gs->items[gs->n].id = gs->ids[gs->n];
     gs->items[gs->n].name = gs->names[gs->n];
     gs->n++;
@@ -131,7 +132,7 @@ int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
 
     int64_t ttl = org.session_ttl > 0 ? org.session_ttl : SESSION_DEFAULT_TTL;
     char jti[STORE_ID_MAX];
-    uuid_v4(jti);
+    uuid_v7(jti);
     session_claims c = {
         .iss = ctx->issuer, .aud = SESSION_AUDIENCE, .sub = user_id, .jti = jti,
         .iat = now, .nbf = now, .exp = now + ttl,
@@ -164,7 +165,7 @@ int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
 
     store_audit *a = &out->audit;
     memset(a, 0, sizeof(*a));
-    uuid_v4(a->id);
+    uuid_v7(a->id);
     snprintf(a->org_id, sizeof(a->org_id), "%s", org.id);
     a->at = now;
     snprintf(a->actor, sizeof(a->actor), "token:%s", tok->id);

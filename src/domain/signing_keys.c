@@ -181,7 +181,7 @@ int signing_keys_ensure(store *s, const unsigned char master[MASTER_KEY_LEN], er
     int rc = s->ops->key_each(s, find_active, active, e);
     if (rc == 0 && active->kid[0] == '\0') {
         store_audit audit = {.at = clock_now()};
-        uuid_v4(audit.id);
+        uuid_v7(audit.id);
         snprintf(audit.actor, sizeof(audit.actor), "system");
         snprintf(audit.action, sizeof(audit.action), "key.created");
         snprintf(audit.detail, sizeof(audit.detail), "{\"reason\":\"first start\"}");
@@ -199,7 +199,7 @@ int signing_keys_rotate(store *s, const unsigned char master[MASTER_KEY_LEN], co
     int rc = -1;
     if (s->ops->key_each(s, find_active, active, e) != 0)
         goto out;
-    uuid_v4(audit.id);
+    uuid_v7(audit.id);
     snprintf(audit.actor, sizeof(audit.actor), "%s", actor);
     snprintf(audit.action, sizeof(audit.action), "key.rotated");
     snprintf(audit.detail, sizeof(audit.detail), "{\"previous_kid\":\"%s\"}", active->kid);

@@ -117,7 +117,7 @@ int token_request_parse(const char *body, size_t len, token_request *out, err_t 
     memset(out, 0, sizeof(*out));
     /* Numbers outside what the verifier parses (64-bit integers, doubles)
      * are refused here, so every token issued can be verified. */
-    json_t *root = json_parse_strict(body, len, JSON_MAX_DEPTH, 0, e);
+    json_t *root = json_parse_strict(body, len, JSON_MAX_DEPTH, JSON_DECODE_ANY, e);
     if (root == NULL)
         return -1;
     int rc = -1;

@@ -8,6 +8,8 @@
  *   missing, ERR_UNAVAILABLE when the database is busy or unreachable,
  *   ERR_INTERNAL otherwise. The detail never contains a secret or SQL text.
  * - records are plain structs with fixed-size fields; the caller owns them.
+ *   Ids (including audit event ids) are made by the caller (uuid_v4); an
+ *   empty id is refused.
  * - every mutation appends one row to the change log (kind, org_id, id) in
  *   the same transaction, so other processes on the same database see it via
  *   changes_since(), and writes `audit` (when non-NULL) in that transaction.
