@@ -52,13 +52,13 @@ int cmd_keys_rotate(int argc, char **argv)
         return CLI_USAGE;
     err_t e;
     unsigned char master[MASTER_KEY_LEN];
-    if (master_key_load(a.db_url, master, &e) != 0)
-        return cli_fail_err(&e);
     store *s = cli_open_store(&a, &e);
     if (s == NULL)
         return cli_fail_err(&e);
     char kid[64];
-    int rc = signing_keys_rotate(s, master, "cli", kid, &e);
+    int rc = signing_keys_master_key(s, a.db_url, master, &e);
+    if (rc == 0)
+        rc = signing_keys_rotate(s, master, "cli", kid, &e);
     explicit_bzero(master, sizeof(master));
     s->ops->close(s);
     if (rc != 0)

@@ -70,10 +70,9 @@ static int open_state(server_state *st, const cli_args *a, err_t *e)
 {
     unsigned char master[MASTER_KEY_LEN];
     int rc = -1;
-    if (master_key_load(a->db_url, master, e) != 0)
-        goto out;
     st->store = cli_open_store(a, e);
-    if (st->store == NULL || signing_keys_ensure(st->store, master, e) != 0)
+    if (st->store == NULL || signing_keys_master_key(st->store, a->db_url, master, e) != 0 ||
+        signing_keys_ensure(st->store, master, e) != 0)
         goto out;
     st->dir = directory_new(master);
     if (directory_load(st->dir, st->store, e) != 0)
@@ -141,6 +140,10 @@ int cmd_serve(int argc, char **argv)
     int code = parse_workers(&a, &st.nworkers);
     if (code != 0)
         return code;
+    err_t e;
+    const char *listen = cli_opt(&a, "listen") ? cli_opt(&a, "listen") : "127.0.0.1:8080";
+    if (http_listen_check(listen, &e) != 0)
+        return cli_fail(CLI_USAGE, "%s", e.detail);
 
     /* Signals are taken by sigtimedwait on this thread only; every thread
      * started from here on inherits the blocked mask. */
@@ -151,7 +154,6 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    err_t e;
     if (open_state(&st, &a, &e) != 0) {
         close_state(&st);
         return cli_fail_err(&e);
@@ -160,7 +162,7 @@ int cmd_serve(int argc, char **argv)
     for (unsigned i = 0; i < st.nworkers; i++)
         ctx[i] = st.workers[i] = api_worker_new(&st.app);
     http_config cfg = {
-        .listen = cli_opt(&a, "listen") ? cli_opt(&a, "listen") : "127.0.0.1:8080",
+        .listen = listen,
         .workers = st.nworkers,
         .worker_ctx = ctx,
         .handle = api_dispatch,

@@ -15,6 +15,7 @@ static const struct {
     [ERR_METHOD_NOT_ALLOWED] = {405, "method_not_allowed"},
     [ERR_CONFLICT] = {409, "conflict"},
     [ERR_TOO_LARGE] = {413, "request_too_large"},
+    [ERR_HEADERS_TOO_LARGE] = {431, "request_header_fields_too_large"},
     [ERR_UNSUPPORTED_MEDIA] = {415, "unsupported_media_type"},
     [ERR_RATE_LIMITED] = {429, "rate_limited"},
     [ERR_INTERNAL] = {500, "server_error"},

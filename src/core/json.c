@@ -92,6 +92,18 @@ static size_t skip_value(const char *t, size_t len, size_t i)
     return i;
 }
 
+/* 1 when the JSON string literal lit[n] (quotes included) decodes to key. */
+static int key_equals(const char *lit, size_t n, const char *key, size_t klen)
+{
+    if (memchr(lit, '\\', n) == NULL)
+        return n - 2 == klen && memcmp(lit + 1, key, klen) == 0;
+    json_t *decoded = json_loadb(lit, n, JSON_DECODE_ANY, NULL);
+    int eq = json_is_string(decoded) && json_string_length(decoded) == klen &&
+             memcmp(json_string_value(decoded), key, klen) == 0;
+    json_decref(decoded);
+    return eq;
+}
+
 int json_raw_member(const char *text, size_t len, const char *key, size_t *off, size_t *vlen)
 {
     size_t i = skip_ws(text, len, 0);
@@ -103,10 +115,8 @@ int json_raw_member(const char *text, size_t len, const char *key, size_t *off, 
         i = skip_ws(text, len, i);
         if (i >= len || text[i] != '"')
             return -1;
-        size_t kstart = i + 1, kend = skip_value(text, len, i) - 1;
-        /* Keys needing escapes never match: jansson would have decoded them,
-         * but the caller's keys are plain ASCII. */
-        int match = (kend - kstart == klen) && memcmp(text + kstart, key, klen) == 0;
+        size_t kend = skip_value(text, len, i) - 1;
+        int match = key_equals(text + i, kend + 1 - i, key, klen);
         i = skip_ws(text, len, kend + 1);
         if (i >= len || text[i] != ':')
             return -1;

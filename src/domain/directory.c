@@ -195,6 +195,9 @@ typedef struct {
     directory *d;
     err_t *e;
     int failed;
+    int strict;     /* keys: fail on a key that cannot be opened (else skip it) */
+    dir_key *keys;  /* keys being loaded (owned until swapped in) */
+    size_t nkeys;
 } load_ctx;
 
 static int on_org(void *ctx, const void *rec)
@@ -253,42 +256,46 @@ static int on_key(void *ctx, const void *rec)
 {
     load_ctx *lc = ctx;
     const store_key *k = rec;
-    directory *d = lc->d;
     if (strcmp(k->state, "retired") == 0)
         return 0;
-    jwt_key *key = signing_keys_open(k, d->master, lc->e);
-    if (key == NULL) {
+    err_t why;
+    jwt_key *key = signing_keys_open(k, lc->d->master, &why);
+    if (key == NULL && lc->strict) {
+        *lc->e = why;
         lc->failed = 1;
         return 1;
     }
-    for (size_t i = 0; i < d->nkeys; i++) {
-        if (strcmp(d->keys[i].rec.kid, k->kid) == 0) {
-            jwt_key_free(d->keys[i].key);
-            d->keys[i].rec = *k;
-            d->keys[i].key = key;
-            return 0;
-        }
+    if (key == NULL) {
+        log_msg(LOG_ERROR, "signing key skipped", "kid", k->kid, "error", why.detail, NULL);
+        return 0;
     }
-    d->keys = xrealloc(d->keys, (d->nkeys + 1) * sizeof(*d->keys));
-    d->keys[d->nkeys].rec = *k;
-    d->keys[d->nkeys].key = key;
-    d->nkeys++;
+    lc->keys = xrealloc(lc->keys, (lc->nkeys + 1) * sizeof(*lc->keys));
+    lc->keys[lc->nkeys].rec = *k;
+    lc->keys[lc->nkeys].key = key;
+    lc->nkeys++;
     return 0;
 }
 
-static int load_keys(directory *d, store *s, err_t *e)
+/* Re-reads every key; the set in use is replaced only when all went well. */
+static int load_keys(directory *d, store *s, int strict, err_t *e)
 {
-    load_ctx lc = {d, e, 0};
-    free_keys(d);
-    if (s->ops->key_each(s, on_key, &lc, e) != 0 || lc.failed)
+    load_ctx lc = {.d = d, .e = e, .strict = strict};
+    if (s->ops->key_each(s, on_key, &lc, e) != 0 || lc.failed) {
+        for (size_t i = 0; i < lc.nkeys; i++)
+            jwt_key_free(lc.keys[i].key);
+        free(lc.keys);
         return -1;
+    }
+    free_keys(d);
+    d->keys = lc.keys;
+    d->nkeys = lc.nkeys;
     d->key_gen++;
     return 0;
 }
 
 int directory_load(directory *d, store *s, err_t *e)
 {
-    load_ctx lc = {d, e, 0};
+    load_ctx lc = {.d = d, .e = e, .strict = 1};
     int rc = -1;
     pthread_rwlock_wrlock(&d->lock);
     if (s->ops->change_latest(s, &d->seq, e) != 0 || s->ops->org_each(s, on_org, &lc, e) != 0 ||
@@ -297,7 +304,7 @@ int directory_load(directory *d, store *s, err_t *e)
         s->ops->grant_each(s, NULL, NULL, on_grant, &lc, e) != 0 ||
         s->ops->user_each(s, NULL, on_user, &lc, e) != 0 ||
         s->ops->member_each(s, NULL, NULL, on_member, &lc, e) != 0 ||
-        s->ops->app_each(s, NULL, on_app, &lc, e) != 0 || load_keys(d, s, e) != 0)
+        s->ops->app_each(s, NULL, on_app, &lc, e) != 0 || load_keys(d, s, 1, e) != 0)
         goto out;
     rc = 0;
 out:
@@ -353,7 +360,7 @@ static void reset_group_members(directory *d, const char *org_id, const char *gr
 /* Applies one change; the write lock is held. Missing rows are dropped. */
 static int apply_change(directory *d, store *s, const store_change *c, err_t *e)
 {
-    load_ctx lc = {d, e, 0};
+    load_ctx lc = {.d = d, .e = e};
     err_t miss;
     if (strcmp(c->kind, "org") == 0) {
         store_org o;
@@ -389,7 +396,7 @@ static int apply_change(directory *d, store *s, const store_change *c, err_t *e)
         if (s->ops->app_get(s, c->org_id, c->id, &a, &miss) == 0)
             put_app(d, &a);
     } else if (strcmp(c->kind, "key") == 0) {
-        return load_keys(d, s, e);
+        return load_keys(d, s, 0, e);
     }
     return 0;
 }
@@ -473,7 +480,8 @@ int directory_user_by_email(directory *d, const char *org_id, const char *email,
     if (u != NULL) {
         *out = u->rec;
         size_t n = u->ngroups < max ? u->ngroups : max;
-        memcpy(group_ids, u->groups, n * sizeof(*u->groups));
+        if (n > 0)
+            memcpy(group_ids, u->groups, n * sizeof(*u->groups));
         *ngroups = n;
     }
     pthread_rwlock_unlock(&d->lock);

@@ -101,7 +101,11 @@ out:
     return rc;
 }
 
-int master_key_load(const char *db_url, unsigned char key[MASTER_KEY_LEN], err_t *e)
+/* Loads the master key: $TESSERA_MASTER_KEY (64 hex characters), else the
+ * file $TESSERA_MASTER_KEY_FILE, else "<sqlite path>.key" (or "tessera.key"
+ * for PostgreSQL); a missing file is created (mode 0600, new random key)
+ * only when allow_create. A key file readable by group or others is refused. */
+static int master_key_load(const char *db_url, int allow_create, unsigned char key[MASTER_KEY_LEN], err_t *e)
 {
     const char *env = getenv("TESSERA_MASTER_KEY");
     if (env != NULL && env[0] != '\0') {
@@ -115,10 +119,65 @@ int master_key_load(const char *db_url, unsigned char key[MASTER_KEY_LEN], err_t
         snprintf(path, sizeof(path), "%s", file);
     else
         default_key_path(db_url, path, sizeof(path));
+    if (!allow_create)
+        return read_key_file(path, key, e);
     int created = create_key_file(path, key, e);
     if (created < 0)
         return -1;
     return created == 0 ? 0 : read_key_file(path, key, e);
+}
+
+typedef struct {
+    const unsigned char *master;
+    char undecryptable[64]; /* kid of the first key the master key does not open */
+} key_check;
+
+static int count_key(void *ctx, const void *rec)
+{
+    (void)rec;
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+static int check_key(void *ctx, const void *rec)
+{
+    key_check *kc = ctx;
+    const store_key *k = rec;
+    if (strcmp(k->state, "retired") == 0)
+        return 0;
+    err_t ignore;
+    jwt_key *key = signing_keys_open(k, kc->master, &ignore);
+    if (key == NULL) {
+        snprintf(kc->undecryptable, sizeof(kc->undecryptable), "%s", k->kid);
+        return 1;
+    }
+    jwt_key_free(key);
+    return 0;
+}
+
+int signing_keys_master_key(store *s, const char *db_url, unsigned char key[MASTER_KEY_LEN], err_t *e)
+{
+    size_t nkeys = 0;
+    if (s->ops->key_each(s, count_key, &nkeys, e) != 0)
+        return -1;
+    if (master_key_load(db_url, nkeys == 0, key, e) != 0) {
+        if (nkeys > 0) {
+            char why[ERR_DETAIL_MAX];
+            snprintf(why, sizeof(why), "%s", e->detail);
+            err_set(e, e->cls, "%s; the database has signing keys sealed with a master key: restore "
+                    "that key file or set TESSERA_MASTER_KEY", why);
+        }
+        return -1;
+    }
+    key_check kc = {key, ""};
+    if (s->ops->key_each(s, check_key, &kc, e) != 0)
+        return -1;
+    if (kc.undecryptable[0] != '\0') {
+        explicit_bzero(key, MASTER_KEY_LEN);
+        return err_set(e, ERR_INTERNAL, "the master key does not decrypt signing key %s: wrong master key",
+                       kc.undecryptable);
+    }
+    return 0;
 }
 
 static int find_active(void *ctx, const void *rec)

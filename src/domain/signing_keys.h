@@ -12,11 +12,14 @@
 
 #define MASTER_KEY_LEN 32
 
-/* Loads the master key: $TESSERA_MASTER_KEY (64 hex characters), else the
- * file $TESSERA_MASTER_KEY_FILE, else "<sqlite path>.key" (or "tessera.key"
- * for PostgreSQL); a missing file is created with mode 0600 and a new random
- * key. A key file readable by group or others is refused. */
-int master_key_load(const char *db_url, unsigned char key[MASTER_KEY_LEN], err_t *e);
+/* The master key for store s: $TESSERA_MASTER_KEY (64 hex characters),
+ * else the file $TESSERA_MASTER_KEY_FILE, else "<sqlite path>.key" (or
+ * "tessera.key" for PostgreSQL). A missing file is created (mode 0600, new
+ * random key) only while s has no signing keys; a key file readable by
+ * group or others is refused. The key is then checked against every stored key
+ * that is not retired. A wrong or missing key is an error, never a silent
+ * new key. */
+int signing_keys_master_key(store *s, const char *db_url, unsigned char key[MASTER_KEY_LEN], err_t *e);
 
 /* Creates an active ES256 key when the store has none. */
 int signing_keys_ensure(store *s, const unsigned char master[MASTER_KEY_LEN], err_t *e);

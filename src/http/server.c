@@ -147,6 +147,24 @@ static enum MHD_Result queue_reply(http_request *r)
     return ret;
 }
 
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+/* libmicrohttpd refuses (with its own HTML 431) only what overflows the
+ * connection's memory pool; the documented limit is checked here so that
+ * the usual oversized request gets a JSON error. */
+static int headers_too_large(struct MHD_Connection *conn)
+{
+    size_t total = 0;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_size, &total);
+    return total > HTTP_MAX_HEADER_BYTES;
+}
+
 static int content_length_too_large(struct MHD_Connection *conn)
 {
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -170,6 +188,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->state == REQ_NEW) {
         r->method = method;
         r->state = REQ_READING;
+        if (headers_too_large(conn)) {
+            err_t e;
+            err_set(&e, ERR_HEADERS_TOO_LARGE, "request headers are larger than %d bytes",
+                    HTTP_MAX_HEADER_BYTES);
+            http_reply_error(r, &e);
+            return queue_reply(r);
+        }
         if (content_length_too_large(conn)) {
             err_t e;
             err_set(&e, ERR_TOO_LARGE, "request body is larger than %d bytes", HTTP_MAX_BODY);
@@ -248,6 +273,13 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
     return 0;
 }
 
+int http_listen_check(const char *listen, err_t *e)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    return parse_listen(listen, &ss, &len, e);
+}
+
 static struct MHD_Daemon *start_daemon(http_server *s, worker_slot *slot, struct sockaddr_storage *ss)
 {
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
@@ -259,7 +291,7 @@ static struct MHD_Daemon *start_daemon(http_server *s, worker_slot *slot, struct
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)ss,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_CONNECTION_LIMIT,
         per_daemon ? per_daemon : 1u, MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_timeout_seconds,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * HTTP_MAX_HEADER_BYTES),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_POOL_BYTES,
         MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_URI_LOG_CALLBACK, on_uri, slot,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK,
         keep_escaped, NULL, MHD_OPTION_END);

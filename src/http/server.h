@@ -16,7 +16,8 @@
 #include "core/err.h"
 
 #define HTTP_MAX_BODY (64 * 1024)
-#define HTTP_MAX_HEADER_BYTES (16 * 1024)
+#define HTTP_MAX_HEADER_BYTES (16 * 1024) /* over it: JSON 431 */
+#define HTTP_POOL_BYTES (64 * 1024)       /* per-connection memory; headers beyond it: libmicrohttpd's own 431 */
 
 typedef struct http_request http_request;
 typedef struct http_server http_server;
@@ -32,6 +33,9 @@ typedef struct {
     unsigned max_connections;      /* across all workers */
     unsigned idle_timeout_seconds; /* closes connections idle (or slow) this long */
 } http_config;
+
+/* Checks a --listen value without binding. 0, or -1 with ERR_INVALID_REQUEST. */
+int http_listen_check(const char *listen, err_t *e);
 
 http_server *http_server_start(const http_config *cfg, err_t *e);
 int http_server_port(const http_server *s);

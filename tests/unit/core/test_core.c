@@ -77,6 +77,10 @@ static void test_json_raw_member(void **state)
     assert_int_equal(json_raw_member(t, strlen(t), "z", &off, &len), 0);
     assert_memory_equal(t + off, "1", len);
     assert_int_equal(json_raw_member(t, strlen(t), "missing", &off, &len), -1);
+    /* a key written with escapes is the same key */
+    const char *esc = "{\"metad\\u0061ta\":{\"x\":1}}";
+    assert_int_equal(json_raw_member(esc, strlen(esc), "metadata", &off, &len), 0);
+    assert_memory_equal(esc + off, "{\"x\":1}", len);
     /* a key nested deeper is not a top-level member */
     const char *nested = "{\"a\":{\"metadata\":1}}";
     assert_int_equal(json_raw_member(nested, strlen(nested), "metadata", &off, &len), -1);
