@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/commands.h"
 #include "domain/admin.h"
 
 static int in_list(const char *const *list, const char *name, size_t len)
@@ -148,4 +149,33 @@ int cli_open_org(const cli_args *a, store **s, store_org *org)
         return cli_fail_err(&e);
     }
     return 0;
+}
+
+int cli_list_command(int argc, char **argv, const char *usage, int needs_org, cli_each_op each,
+                     store_each_fn print)
+{
+    static const char *const values[] = {"org", NULL};
+    cli_args a;
+    if (cli_parse(argc, argv, needs_org ? values : NULL, NULL, &a) != 0 || cli_require_pos(&a, 0, usage) != 0)
+        return CLI_USAGE;
+    store *s = NULL;
+    store_org org = {0};
+    err_t e;
+    if (needs_org) {
+        int code = cli_open_org(&a, &s, &org);
+        if (code != 0)
+            return code;
+    } else if ((s = cli_open_store(&a, &e)) == NULL) {
+        return cli_fail_err(&e);
+    }
+    json_t *list = a.json ? json_array() : NULL;
+    int rc = each(s, org.id, print, list, &e);
+    s->ops->close(s);
+    if (rc != 0) {
+        json_decref(list);
+        return cli_fail_err(&e);
+    }
+    if (list)
+        cli_print_json(json_pack("{s:o}", "data", list));
+    return CLI_OK;
 }

@@ -46,4 +46,11 @@ int cli_require_pos(const cli_args *a, int n, const char *usage);
  * Returns 0, or an exit code after printing the error (nothing left open). */
 int cli_open_org(const cli_args *a, store **s, store_org *org);
 
+/* A list command: `each` walks the rows (of --org when needs_org) and print
+ * shows each one: its ctx is the JSON array to fill with --json, else NULL
+ * (print a text line). Returns the exit code. */
+typedef int (*cli_each_op)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
+int cli_list_command(int argc, char **argv, const char *usage, int needs_org, cli_each_op each,
+                     store_each_fn print);
+
 #endif

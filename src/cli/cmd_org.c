@@ -64,23 +64,13 @@ static int print_org(void *ctx, const void *rec)
     return 0;
 }
 
+static int each_org(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
+{
+    (void)org_id;
+    return s->ops->org_each(s, fn, ctx, e);
+}
+
 int cmd_org_list(int argc, char **argv)
 {
-    cli_args a;
-    if (cli_parse(argc, argv, NULL, NULL, &a) != 0 || cli_require_pos(&a, 0, "tessera org list") != 0)
-        return CLI_USAGE;
-    err_t e;
-    store *s = cli_open_store(&a, &e);
-    if (s == NULL)
-        return cli_fail_err(&e);
-    json_t *list = a.json ? json_array() : NULL;
-    int rc = s->ops->org_each(s, print_org, list, &e);
-    s->ops->close(s);
-    if (rc != 0) {
-        json_decref(list);
-        return cli_fail_err(&e);
-    }
-    if (list)
-        cli_print_json(json_pack("{s:o}", "data", list));
-    return CLI_OK;
+    return cli_list_command(argc, argv, "tessera org list", 0, each_org, print_org);
 }

@@ -97,28 +97,14 @@ static int print_token(void *ctx, const void *rec)
     return 0;
 }
 
+static int each_token(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
+{
+    return s->ops->token_each(s, org_id, fn, ctx, e);
+}
+
 int cmd_token_list(int argc, char **argv)
 {
-    static const char *const values[] = {"org", NULL};
-    cli_args a;
-    if (cli_parse(argc, argv, values, NULL, &a) != 0 || cli_require_pos(&a, 0, "tessera token list --org ORG") != 0)
-        return CLI_USAGE;
-    store *s;
-    store_org org;
-    int code = cli_open_org(&a, &s, &org);
-    if (code != 0)
-        return code;
-    json_t *list = a.json ? json_array() : NULL;
-    err_t e;
-    int rc = s->ops->token_each(s, org.id, print_token, list, &e);
-    s->ops->close(s);
-    if (rc != 0) {
-        json_decref(list);
-        return cli_fail_err(&e);
-    }
-    if (list)
-        cli_print_json(json_pack("{s:o}", "data", list));
-    return CLI_OK;
+    return cli_list_command(argc, argv, "tessera token list --org ORG", 1, each_token, print_token);
 }
 
 int cmd_token_revoke(int argc, char **argv)

@@ -57,8 +57,7 @@ static size_t skip_ws(const char *t, size_t len, size_t i)
     return i;
 }
 
-/* Returns the index just past the JSON value starting at i (valid JSON assumed). */
-static size_t skip_value(const char *t, size_t len, size_t i)
+size_t json_value_end(const char *t, size_t len, size_t i)
 {
     if (i >= len)
         return len;
@@ -76,7 +75,7 @@ static size_t skip_value(const char *t, size_t len, size_t i)
         for (; i < len; i++) {
             char c = t[i];
             if (c == '"') {
-                i = skip_value(t, len, i) - 1;
+                i = json_value_end(t, len, i) - 1;
             } else if (c == '{' || c == '[') {
                 depth++;
             } else if (c == '}' || c == ']') {
@@ -115,13 +114,13 @@ int json_raw_member(const char *text, size_t len, const char *key, size_t *off, 
         i = skip_ws(text, len, i);
         if (i >= len || text[i] != '"')
             return -1;
-        size_t kend = skip_value(text, len, i) - 1;
+        size_t kend = json_value_end(text, len, i) - 1;
         int match = key_equals(text + i, kend + 1 - i, key, klen);
         i = skip_ws(text, len, kend + 1);
         if (i >= len || text[i] != ':')
             return -1;
         i = skip_ws(text, len, i + 1);
-        size_t vend = skip_value(text, len, i);
+        size_t vend = json_value_end(text, len, i);
         if (match) {
             *off = i;
             *vlen = vend - i;

@@ -21,6 +21,10 @@ json_t *json_parse_strict(const char *text, size_t len, size_t max_depth, size_t
 /* Deepest nesting of arrays/objects in text (strings are skipped). */
 size_t json_nesting_depth(const char *text, size_t len);
 
+/* In a text already accepted by json_parse_strict, the index just past the
+ * JSON value that starts at text[start] (len when it runs to the end). */
+size_t json_value_end(const char *text, size_t len, size_t start);
+
 /* In a text already accepted by json_parse_strict whose top level is an
  * object, finds the raw bytes of the value of top-level member `key`.
  * Returns 0 and sets *off and *vlen, or -1 when the member is absent. */

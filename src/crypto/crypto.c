@@ -8,6 +8,7 @@
  * verifying a password) reports failure normally. */
 #include "crypto/crypto.h"
 
+
 #include <argon2.h>
 #include <limits.h>
 #include <openssl/crypto.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "core/log.h"
 
 #define AEAD_NONCE_LEN 12
@@ -88,14 +90,9 @@ void crypto_sha256_parts(const void *a, size_t an, const void *b, size_t bn,
 
 void crypto_sha256_hex(const void *data, size_t n, char out[65])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char md[CRYPTO_SHA256_LEN];
     crypto_sha256(data, n, md);
-    for (size_t i = 0; i < CRYPTO_SHA256_LEN; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
+    hex_encode(md, sizeof(md), out);
 }
 
 void crypto_hmac_sha256(const void *key, size_t klen, const void *data, size_t n,

@@ -10,21 +10,11 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/hex.h"
 #include "core/uuid.h"
 #include "core/xalloc.h"
 #include "crypto/crypto.h"
 #include "jwt/b64url.h"
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static int parse_hex_key(const char *s, unsigned char key[MASTER_KEY_LEN])
 {
@@ -33,13 +23,7 @@ static int parse_hex_key(const char *s, unsigned char key[MASTER_KEY_LEN])
         n--;
     if (n != MASTER_KEY_LEN * 2)
         return -1;
-    for (size_t i = 0; i < MASTER_KEY_LEN; i++) {
-        int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        key[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 0;
+    return hex_decode(s, key, MASTER_KEY_LEN);
 }
 
 static void default_key_path(const char *db_url, char *out, size_t cap)
@@ -57,8 +41,7 @@ static int create_key_file(const char *path, unsigned char key[MASTER_KEY_LEN], 
         return errno == EEXIST ? 1 : err_set(e, ERR_INTERNAL, "cannot create master key file %s: %s", path, strerror(errno));
     crypto_random(key, MASTER_KEY_LEN);
     char hex[MASTER_KEY_LEN * 2 + 2];
-    for (size_t i = 0; i < MASTER_KEY_LEN; i++)
-        snprintf(hex + 2 * i, 3, "%02x", key[i]);
+    hex_encode(key, MASTER_KEY_LEN, hex);
     hex[MASTER_KEY_LEN * 2] = '\n';
     ssize_t w = write(fd, hex, MASTER_KEY_LEN * 2 + 1);
     int rc = (w == MASTER_KEY_LEN * 2 + 1 && fsync(fd) == 0) ? 0 : -1;

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "crypto/crypto.h"
@@ -79,8 +80,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     }
     unsigned char rnd[8];
     crypto_random(rnd, sizeof(rnd));
-    for (int i = 0; i < 8; i++)
-        snprintf(r->request_id + 2 * i, 3, "%02x", rnd[i]);
+    hex_encode(rnd, sizeof(rnd), r->request_id);
     __atomic_add_fetch(&r->server->inflight, 1, __ATOMIC_RELAXED);
     return r;
 }

@@ -4,6 +4,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "core/json.h"
+
 /* Appends ,"name":<json string s> (no comma for the first member). */
 static int put_str(buf_t *b, const char *name, const char *s, int first)
 {
@@ -37,33 +39,12 @@ static int put_groups(buf_t *b, const claims_group *g, size_t n)
     return rc == 0 ? buf_puts(b, "]") : -1;
 }
 
-/* 1 when raw[n] is one JSON object: it starts with '{' and its brackets,
- * counted outside strings, close exactly at the last byte. This keeps a
- * caller's mistake from splicing extra claims next to "metadata"; the
- * text itself was validated when the request was parsed. */
+/* 1 when raw[n] is one JSON object and nothing after it. This keeps a
+ * caller's mistake from splicing extra claims next to "metadata"; the text
+ * itself was validated when the request was parsed. */
 static int raw_is_one_object(const char *raw, size_t n)
 {
-    size_t depth = 0;
-    int in_str = 0;
-    if (n < 2 || raw[0] != '{')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = raw[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '{' || c == '[') {
-            depth++;
-        } else if (c == '}' || c == ']') {
-            if (depth == 0 || (--depth == 0 && i != n - 1))
-                return 0;
-        }
-    }
-    return depth == 0 && !in_str;
+    return n >= 2 && raw[0] == '{' && raw[n - 1] == '}' && json_value_end(raw, n, 0) == n;
 }
 
 static int claims_encode_members(const session_claims *c, buf_t *out)

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "core/hex.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "jwt/b64url.h"
@@ -36,29 +37,14 @@ static json_t *load(const char *name)
     return root;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes hex into a new buffer (caller frees); *n gets the length. */
-static unsigned char *hex_decode(const char *hex, size_t *n)
+static unsigned char *hex_decode_new(const char *hex, size_t *n)
 {
     size_t len = strlen(hex);
     assert_int_equal(len % 2, 0);
     unsigned char *out = malloc(len / 2 + 1);
     assert_non_null(out);
-    for (size_t i = 0; i < len / 2; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-        assert_true(hi >= 0 && lo >= 0);
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
+    assert_int_equal(hex_decode(hex, out, len / 2), 0);
     *n = len / 2;
     return out;
 }
@@ -85,7 +71,7 @@ static jwt_key *import_jwk(const json_t *jwk, const char *kid)
 static void coord_b64(const char *hex, char out[44])
 {
     size_t n;
-    unsigned char *raw = hex_decode(hex, &n), fixed[32] = {0};
+    unsigned char *raw = hex_decode_new(hex, &n), fixed[32] = {0};
     const unsigned char *p = raw;
     while (n > 32 && *p == 0) {
         p++;
@@ -156,8 +142,8 @@ static void test_ecdsa_p1363(void **state)
         {
             size_t mlen, slen;
             const char *result = str_member(t, "result");
-            unsigned char *msg = hex_decode(str_member(t, "msg"), &mlen);
-            unsigned char *sig = hex_decode(str_member(t, "sig"), &slen);
+            unsigned char *msg = hex_decode_new(str_member(t, "msg"), &mlen);
+            unsigned char *sig = hex_decode_new(str_member(t, "sig"), &slen);
             int ok = jws_verify_signature(k, msg, mlen, sig, slen);
             long tc = (long)json_integer_value(json_object_get(t, "tcId"));
             int want = strcmp(result, "valid") == 0;
