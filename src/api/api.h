@@ -12,6 +12,7 @@
 
 #include "domain/directory.h"
 #include "domain/recorder.h"
+#include "domain/throttle.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "jwt/jwk.h"
@@ -19,11 +20,15 @@
 typedef struct {
     directory *dir;
     recorder *rec;
+    throttle *signin_by_email;  /* failed embed sign-ins per (org, email) */
+    throttle *signin_by_client; /* failed embed sign-ins per client address */
     char base_url[256]; /* no trailing '/'; the "iss" of session tokens */
+    char origin[256];   /* scheme://host[:port] of base_url */
 } api_app;
 
 typedef struct {
     api_app *app;
+    store *store; /* this worker's own handle (reads of app files) */
     jwt_key *signer;
     uint64_t signer_gen;
     jwt_key **verify_keys;
@@ -33,7 +38,8 @@ typedef struct {
 
 typedef void (*api_handler)(api_worker *w, http_request *req, const route_params *params);
 
-api_worker *api_worker_new(api_app *app);
+/* store is the worker's own handle; the worker closes it. */
+api_worker *api_worker_new(api_app *app, store *s);
 void api_worker_free(api_worker *w);
 /* The worker's signing key, refreshed if the keys changed; NULL if none. */
 const jwt_key *api_worker_signer(api_worker *w);
@@ -48,6 +54,28 @@ void api_public_token(api_worker *w, http_request *req, const route_params *para
 void api_me(api_worker *w, http_request *req, const route_params *params);
 void api_jwks(api_worker *w, http_request *req, const route_params *params);
 void api_healthz(api_worker *w, http_request *req, const route_params *params);
+void api_sdk_file(api_worker *w, http_request *req, const route_params *params);
+void api_embed_asset(api_worker *w, http_request *req, const route_params *params);
+void api_embed_page(api_worker *w, http_request *req, const route_params *params);
+void api_embed_app(api_worker *w, http_request *req, const route_params *params);
+void api_embed_session(api_worker *w, http_request *req, const route_params *params);
+void api_embed_login(api_worker *w, http_request *req, const route_params *params);
+void api_embed_csp_report(api_worker *w, http_request *req, const route_params *params);
+void api_app_file(api_worker *w, http_request *req, const route_params *params);
+
+/* The user of a verified session as the API shows it: {id, email, name,
+ * <type_key>, role?, groups, metadata}. New reference. */
+json_t *api_user_json(json_t *claims, const char *type_key);
+
+/* The token of an "Authorization: Bearer <token>" header, or NULL with *e
+ * set (ERR_UNAUTHORIZED); *len receives its length. */
+const char *api_bearer(const char *header, size_t *len, err_t *e);
+
+/* Replies 200 with reply (taken) once record and audit are committed by the
+ * recorder; 503 instead if they cannot be. The request is suspended until
+ * then. Call as the handler's last step. */
+void api_reply_after_commit(api_worker *w, http_request *req, buf_t *reply,
+                            const store_session *record, const store_audit *audit);
 
 /* Requires "Content-Type: application/json" (parameters allowed). 0 or -1
  * after replying 415. */

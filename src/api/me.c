@@ -7,8 +7,7 @@
 #include "domain/sessions.h"
 #include "jwt/jws.h"
 
-/* The token after "Bearer ", or NULL with *e set. */
-static const char *bearer_token(const char *header, size_t *len, err_t *e)
+const char *api_bearer(const char *header, size_t *len, err_t *e)
 {
     if (header == NULL)
         return err_set(e, ERR_UNAUTHORIZED, "missing Authorization header; send 'Authorization: Bearer <session token>'"), NULL;
@@ -28,12 +27,12 @@ static const char *bearer_token(const char *header, size_t *len, err_t *e)
     return header;
 }
 
-static json_t *user_object(json_t *claims)
+json_t *api_user_json(json_t *claims, const char *type_key)
 {
     json_t *user = json_object();
-    static const char *const map[][2] = {
+    const char *const map[][2] = {
         {"id", "user_id"}, {"email", "user_email"}, {"name", "user_name"},
-        {"type", "user_type"}, {"role", "rbac_role"},
+        {type_key, "user_type"}, {"role", "rbac_role"},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
         json_t *v = json_object_get(claims, map[i][1]);
@@ -52,7 +51,7 @@ void api_me(api_worker *w, http_request *req, const route_params *params)
     (void)params;
     err_t e;
     size_t len = 0;
-    const char *token = bearer_token(http_header(req, "Authorization"), &len, &e);
+    const char *token = api_bearer(http_header(req, "Authorization"), &len, &e);
     if (token == NULL) {
         http_reply_error(req, &e);
         return;
@@ -68,7 +67,7 @@ void api_me(api_worker *w, http_request *req, const route_params *params)
     }
     char expires[21];
     clock_iso8601((int64_t)json_integer_value(json_object_get(claims, "exp")), expires);
-    json_t *data = json_pack("{s:o, s:O, s:s, s:O}", "user", user_object(claims), "org_id",
+    json_t *data = json_pack("{s:o, s:O, s:s, s:O}", "user", api_user_json(claims, "type"), "org_id",
                              json_object_get(claims, "org_id"), "expires_at", expires, "session_id",
                              json_object_get(claims, "jti"));
     json_t *doc = json_pack("{s:o}", "data", data);

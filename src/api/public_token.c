@@ -8,17 +8,6 @@
 #include "domain/sessions.h"
 #include "domain/token_request.h"
 
-static void on_recorded(void *ctx, int ok)
-{
-    http_request *req = ctx;
-    if (!ok) {
-        err_t e;
-        err_set(&e, ERR_UNAVAILABLE, "the session could not be recorded, so no token was issued; retry");
-        http_reply_error(req, &e);
-    }
-    http_resume(req);
-}
-
 void api_public_token(api_worker *w, http_request *req, const route_params *params)
 {
     (void)params;
@@ -47,16 +36,8 @@ void api_public_token(api_worker *w, http_request *req, const route_params *para
     buf_puts(&reply, "{\"access_token\":");
     buf_json_string(&reply, out.token.data, out.token.len);
     buf_printf(&reply, ",\"token_type\":\"Bearer\",\"expires_in\":%lld}", (long long)out.expires_in);
-    http_add_header(req, "Cache-Control", "no-store");
-    /* The reply waits until the session record is durable. */
-    http_suspend(req);
-    http_reply_json(req, 200, &reply);
     recorder_touch_token(app->rec, tok.id);
-    if (recorder_submit(app->rec, &out.record, &out.audit, on_recorded, req) != 0) {
-        err_set(&e, ERR_UNAVAILABLE, "the server is overloaded; retry shortly");
-        http_reply_error(req, &e);
-        http_resume(req);
-    }
+    api_reply_after_commit(w, req, &reply, &out.record, &out.audit);
     goto out;
 fail:
     log_msg(LOG_INFO, "token request refused", "request_id", http_request_id(req), "client",

@@ -5,6 +5,14 @@
  *   GET     /api/v1/me                session token (Bearer)   api_me
  *   GET     /.well-known/jwks.json    none                     api_jwks
  *   GET     /healthz                  none                     api_healthz
+ *   GET     /sdk/{file}               none (CORS *)            api_sdk_file
+ *   GET     /assets/embed/{file}      none                     api_embed_asset
+ *   GET     /embed/applications/{app}[/{path}], /code-mode/... none   api_embed_page
+ *   GET     /api/v1/embed/apps/{app}  none                     api_embed_app
+ *   POST    /api/v1/embed/session     session token (optional) api_embed_session
+ *   POST    /api/v1/embed/login       email + password         api_embed_login
+ *   POST    /api/v1/embed/csp-report  none                     api_embed_csp_report
+ *   GET     /apps/{app}/{ticket}/{path}  app ticket            api_app_file
  *
  * Authentication is done by each handler through the domain layer, so the
  * table stays a plain list. */
@@ -19,6 +27,15 @@ static const route api_routes[] = {
     {"GET", "/api/v1/me", (const void *)api_me},
     {"GET", "/.well-known/jwks.json", (const void *)api_jwks},
     {"GET", "/healthz", (const void *)api_healthz},
+    {"GET", "/sdk/{file*}", (const void *)api_sdk_file},
+    {"GET", "/assets/embed/{file*}", (const void *)api_embed_asset},
+    {"GET", "/embed/applications/{app}/{path*}", (const void *)api_embed_page},
+    {"GET", "/code-mode/embed/applications/{app}/{path*}", (const void *)api_embed_page},
+    {"GET", "/api/v1/embed/apps/{app}", (const void *)api_embed_app},
+    {"POST", "/api/v1/embed/session", (const void *)api_embed_session},
+    {"POST", "/api/v1/embed/login", (const void *)api_embed_login},
+    {"POST", "/api/v1/embed/csp-report", (const void *)api_embed_csp_report},
+    {"GET", "/apps/{app}/{ticket}/{path*}", (const void *)api_app_file},
 };
 
 void api_dispatch(void *app, void *worker, http_request *req)

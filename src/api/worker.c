@@ -3,10 +3,11 @@
 #include "api/api.h"
 #include "core/xalloc.h"
 
-api_worker *api_worker_new(api_app *app)
+api_worker *api_worker_new(api_app *app, store *s)
 {
     api_worker *w = xcalloc(1, sizeof(*w));
     w->app = app;
+    w->store = s;
     w->signer_gen = UINT64_MAX;
     w->verify_gen = UINT64_MAX;
     return w;
@@ -18,6 +19,8 @@ void api_worker_free(api_worker *w)
         return;
     jwt_key_free(w->signer);
     directory_keys_free(w->verify_keys, w->nverify_keys);
+    if (w->store)
+        w->store->ops->close(w->store);
     free(w);
 }
 

@@ -19,6 +19,7 @@ static const cli_command commands[] = {
     {"migrate", NULL, cmd_migrate, "migrate"},
     {"org", "create", cmd_org_create, "org create NAME"},
     {"org", "list", cmd_org_list, "org list"},
+    {"org", "update", cmd_org_update, "org update ORG [--name NAME] [--session-ttl SECONDS]"},
     {"user", "add", cmd_user_add,
      "user add --org ORG EMAIL [--name N] [--role owner|admin|developer|end-user] [--password-stdin]"},
     {"user", "list", cmd_user_list, "user list --org ORG"},

@@ -1,5 +1,6 @@
 /* tessera org create|list, tessera migrate */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli/args.h"
 #include "cli/cli.h"
@@ -47,6 +48,42 @@ int cmd_org_create(int argc, char **argv)
         cli_print_json(json_pack("{s:s, s:s}", "id", org.id, "name", org.name));
     else
         puts(org.id);
+    return CLI_OK;
+}
+
+int cmd_org_update(int argc, char **argv)
+{
+    static const char *const values[] = {"name", "session-ttl", NULL};
+    cli_args a;
+    if (cli_parse(argc, argv, values, NULL, &a) != 0 ||
+        cli_require_pos(&a, 1, "tessera org update ORG [--name NAME] [--session-ttl SECONDS]") != 0)
+        return CLI_USAGE;
+    long long ttl = 0;
+    const char *ttl_text = cli_opt(&a, "session-ttl");
+    if (ttl_text != NULL) {
+        char *end;
+        ttl = strtoll(ttl_text, &end, 10);
+        if (*ttl_text == '\0' || *end != '\0' || ttl < 1 || ttl > ADMIN_SESSION_TTL_MAX)
+            return cli_fail(CLI_USAGE, "--session-ttl must be 1 to %d seconds", ADMIN_SESSION_TTL_MAX);
+    }
+    err_t e;
+    store *s = cli_open_store(&a, &e);
+    if (s == NULL)
+        return cli_fail_err(&e);
+    admin_ctx c = {s, "cli", "", ""};
+    store_org org;
+    int rc = admin_find_org(s, a.pos[0], &org, &e);
+    if (rc == 0)
+        rc = admin_org_update(&c, org.id, cli_opt(&a, "name"), ttl, &org, &e);
+    s->ops->close(s);
+    if (rc != 0)
+        return cli_fail_err(&e);
+    if (a.json)
+        cli_print_json(json_pack("{s:s, s:s, s:I}", "id", org.id, "name", org.name, "session_ttl",
+                                 (json_int_t)org.session_ttl));
+    else
+        fprintf(stderr, "organization %s updated (sessions last %lld seconds)\n", org.name,
+                (long long)org.session_ttl);
     return CLI_OK;
 }
 

@@ -19,6 +19,9 @@
 #define SERVE_REFRESH_MS 200
 #define SERVE_DRAIN_MS 10000
 #define SERVE_MAX_WORKERS 64
+#define SERVE_SIGNIN_PER_EMAIL 5   /* failed sign-ins per email ... */
+#define SERVE_SIGNIN_PER_CLIENT 20 /* ... and per client address ... */
+#define SERVE_SIGNIN_WINDOW 900    /* ... per 15 minutes */
 
 typedef struct {
     store *store;          /* the main thread's handle (directory refresh) */
@@ -26,7 +29,8 @@ typedef struct {
     recorder *rec;
     api_app app;
     api_worker *workers[SERVE_MAX_WORKERS];
-    unsigned nworkers;
+    unsigned nworkers;      /* wanted */
+    unsigned nworkers_open; /* created */
     http_server *http;
 } server_state;
 
@@ -65,6 +69,15 @@ static int set_base_url(server_state *st, const char *base_url)
     return 0;
 }
 
+/* The scheme://host[:port] part of the base URL. */
+static void set_origin(api_app *app)
+{
+    const char *host = strstr(app->base_url, "://") + 3;
+    const char *slash = strchr(host, '/');
+    size_t n = slash ? (size_t)(slash - app->base_url) : strlen(app->base_url);
+    snprintf(app->origin, sizeof(app->origin), "%.*s", (int)n, app->base_url);
+}
+
 /* Opens everything up to (not including) the HTTP server. */
 static int open_state(server_state *st, const cli_args *a, err_t *e)
 {
@@ -87,6 +100,8 @@ static int open_state(server_state *st, const cli_args *a, err_t *e)
     }
     st->app.dir = st->dir;
     st->app.rec = st->rec;
+    st->app.signin_by_email = throttle_new(SERVE_SIGNIN_PER_EMAIL, SERVE_SIGNIN_WINDOW, 100000);
+    st->app.signin_by_client = throttle_new(SERVE_SIGNIN_PER_CLIENT, SERVE_SIGNIN_WINDOW, 100000);
     rc = 0;
 out:
     explicit_bzero(master, sizeof(master));
@@ -97,8 +112,10 @@ static void close_state(server_state *st)
 {
     http_server_stop(st->http);
     recorder_stop(st->rec);
-    for (unsigned i = 0; i < st->nworkers; i++)
+    for (unsigned i = 0; i < st->nworkers_open; i++)
         api_worker_free(st->workers[i]);
+    throttle_free(st->app.signin_by_email);
+    throttle_free(st->app.signin_by_client);
     directory_free(st->dir);
     if (st->store)
         st->store->ops->close(st->store);
@@ -159,8 +176,14 @@ int cmd_serve(int argc, char **argv)
         return cli_fail_err(&e);
     }
     void *ctx[SERVE_MAX_WORKERS];
-    for (unsigned i = 0; i < st.nworkers; i++)
-        ctx[i] = st.workers[i] = api_worker_new(&st.app);
+    for (unsigned i = 0; i < st.nworkers; i++) {
+        store *ws = store_open(a.db_url, &e);
+        if (ws == NULL) {
+            close_state(&st);
+            return cli_fail_err(&e);
+        }
+        ctx[i] = st.workers[st.nworkers_open++] = api_worker_new(&st.app, ws);
+    }
     http_config cfg = {
         .listen = listen,
         .workers = st.nworkers,
@@ -179,6 +202,7 @@ int cmd_serve(int argc, char **argv)
         close_state(&st);
         return code;
     }
+    set_origin(&st.app);
     log_msg(LOG_INFO, "tessera started", "address", http_server_address(st.http), "base_url",
             st.app.base_url, NULL);
     fprintf(stderr, "listening on http://%s\n", http_server_address(st.http));

@@ -184,6 +184,31 @@ int admin_org_create(const admin_ctx *c, const char *name, store_org *out, err_t
     return c->store->ops->org_insert(c->store, out, &a, e);
 }
 
+int admin_org_update(const admin_ctx *c, const char *org_id, const char *name, int64_t session_ttl,
+                     store_org *out, err_t *e)
+{
+    if (c->store->ops->org_get(c->store, org_id, out, e) != 0)
+        return -1;
+    if (name != NULL && admin_check_name("organization name", name, e) != 0)
+        return -1;
+    if (session_ttl < 0 || session_ttl > ADMIN_SESSION_TTL_MAX)
+        return err_set(e, ERR_INVALID_REQUEST, "session lifetime must be 1 to %d seconds", ADMIN_SESSION_TTL_MAX);
+    if (name != NULL)
+        str_copy(out->name, sizeof(out->name), name);
+    if (session_ttl > 0)
+        out->session_ttl = session_ttl;
+    store_audit a;
+    admin_audit_init(&a, c, org_id, "org.updated", org_id);
+    buf_t b;
+    buf_init(&b, sizeof(a.detail) - 1);
+    buf_puts(&b, "{\"name\":");
+    buf_json_string(&b, out->name, strlen(out->name));
+    buf_printf(&b, ",\"session_ttl\":%lld}", (long long)out->session_ttl);
+    snprintf(a.detail, sizeof(a.detail), "%s", buf_str(&b));
+    buf_free(&b);
+    return c->store->ops->org_update(c->store, out, &a, e);
+}
+
 int admin_user_add(const admin_ctx *c, const char *org_id, const char *email, const char *name,
                    const char *role, const char *password, store_user *out, err_t *e)
 {

@@ -22,6 +22,7 @@ typedef struct {
 #define ADMIN_MAX_ORIGINS 32
 #define ADMIN_TOKEN_MAX_DAYS 3650
 #define ADMIN_TOKEN_DEFAULT_DAYS 90
+#define ADMIN_SESSION_TTL_MAX 86400
 
 /* Resolving "id or unambiguous name" arguments. */
 int admin_find_org(store *s, const char *id_or_name, store_org *out, err_t *e);
@@ -29,6 +30,10 @@ int admin_find_group(store *s, const char *org_id, const char *id_or_name, store
 int admin_find_app(store *s, const char *org_id, const char *id_or_name, store_app *out, err_t *e);
 
 int admin_org_create(const admin_ctx *c, const char *name, store_org *out, err_t *e);
+/* Renames the org (name NULL = keep) and sets its session lifetime in
+ * seconds (session_ttl 0 = keep; 1 to ADMIN_SESSION_TTL_MAX). */
+int admin_org_update(const admin_ctx *c, const char *org_id, const char *name, int64_t session_ttl,
+                     store_org *out, err_t *e);
 /* password may be NULL (no console sign-in). role: owner|admin|developer|end-user. */
 int admin_user_add(const admin_ctx *c, const char *org_id, const char *email, const char *name,
                    const char *role, const char *password, store_user *out, err_t *e);

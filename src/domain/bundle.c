@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/mime.h"
 #include "core/uuid.h"
 #include "core/xalloc.h"
 #include "domain/admin.h"
@@ -21,26 +21,6 @@ typedef struct {
     size_t n;
     int64_t total;
 } bundle;
-
-static const char *content_type_for(const char *path)
-{
-    static const char *const types[][2] = {
-        {".html", "text/html; charset=utf-8"}, {".htm", "text/html; charset=utf-8"},
-        {".js", "text/javascript; charset=utf-8"}, {".mjs", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"}, {".json", "application/json"},
-        {".svg", "image/svg+xml"}, {".png", "image/png"}, {".jpg", "image/jpeg"},
-        {".jpeg", "image/jpeg"}, {".gif", "image/gif"}, {".webp", "image/webp"},
-        {".ico", "image/x-icon"}, {".woff", "font/woff"}, {".woff2", "font/woff2"},
-        {".txt", "text/plain; charset=utf-8"}, {".map", "application/json"},
-        {".wasm", "application/wasm"},
-    };
-    const char *dot = strrchr(path, '.');
-    if (dot != NULL)
-        for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-            if (strcasecmp(dot, types[i][0]) == 0)
-                return types[i][1];
-    return "application/octet-stream";
-}
 
 static int read_file(const char *full, const char *rel, bundle *b, err_t *e)
 {
@@ -67,7 +47,7 @@ static int read_file(const char *full, const char *rel, bundle *b, err_t *e)
     store_app_file *slot = &b->files[b->n++];
     memset(slot, 0, sizeof(*slot));
     str_copy(slot->path, sizeof(slot->path), rel); /* walk() checked the length */
-    snprintf(slot->content_type, sizeof(slot->content_type), "%s", content_type_for(rel));
+    snprintf(slot->content_type, sizeof(slot->content_type), "%s", mime_type_for(rel));
     slot->len = data.len;
     slot->data = (const unsigned char *)buf_take(&data);
     b->total += (int64_t)slot->len;

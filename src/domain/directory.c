@@ -8,6 +8,7 @@
 #include "core/hmap.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "crypto/crypto.h"
 #include "domain/signing_keys.h"
 
 typedef struct {
@@ -28,6 +29,11 @@ typedef struct {
 } dir_user;
 
 typedef struct {
+    int64_t version;
+    char id[STORE_ID_MAX];
+} dir_version;
+
+typedef struct {
     store_key rec;
     jwt_key *key; /* with its private part; never handed out, only cloned */
 } dir_key;
@@ -43,6 +49,7 @@ struct directory {
     hmap users;      /* org_id "/" email -> dir_user* (owned) */
     hmap user_ids;   /* id -> dir_user* (borrowed from users) */
     hmap apps;       /* id -> store_app* (owned) */
+    hmap versions;   /* app id -> dir_version* (owned): newest deployed version */
     dir_key *keys;   /* owned array */
     size_t nkeys;
     uint64_t key_gen;
@@ -87,6 +94,7 @@ directory *directory_new(const unsigned char master_key[32])
     hmap_init(&d->users);
     hmap_init(&d->user_ids);
     hmap_init(&d->apps);
+    hmap_init(&d->versions);
     return d;
 }
 
@@ -101,6 +109,7 @@ void directory_free(directory *d)
     hmap_free(&d->user_ids, NULL);
     hmap_free(&d->users, free_user);
     hmap_free(&d->apps, free);
+    hmap_free(&d->versions, free);
     free_keys(d);
     pthread_rwlock_destroy(&d->lock);
     explicit_bzero(d->master, sizeof(d->master));
@@ -252,6 +261,22 @@ static int on_app(void *ctx, const void *rec)
     return 0;
 }
 
+static int on_version(void *ctx, const void *rec)
+{
+    const store_app_version *v = rec;
+    directory *d = ((load_ctx *)ctx)->d;
+    dir_version *cur = hmap_get(&d->versions, v->app_id);
+    if (cur == NULL) {
+        cur = xcalloc(1, sizeof(*cur));
+        hmap_put(&d->versions, v->app_id, cur);
+    }
+    if (v->version > cur->version) {
+        cur->version = v->version;
+        str_copy(cur->id, sizeof(cur->id), v->id);
+    }
+    return 0;
+}
+
 static int on_key(void *ctx, const void *rec)
 {
     load_ctx *lc = ctx;
@@ -304,7 +329,8 @@ int directory_load(directory *d, store *s, err_t *e)
         s->ops->grant_each(s, NULL, NULL, on_grant, &lc, e) != 0 ||
         s->ops->user_each(s, NULL, on_user, &lc, e) != 0 ||
         s->ops->member_each(s, NULL, NULL, on_member, &lc, e) != 0 ||
-        s->ops->app_each(s, NULL, on_app, &lc, e) != 0 || load_keys(d, s, 1, e) != 0)
+        s->ops->app_each(s, NULL, on_app, &lc, e) != 0 ||
+        s->ops->app_version_each(s, NULL, NULL, on_version, &lc, e) != 0 || load_keys(d, s, 1, e) != 0)
         goto out;
     rc = 0;
 out:
@@ -395,6 +421,8 @@ static int apply_change(directory *d, store *s, const store_change *c, err_t *e)
         store_app a;
         if (s->ops->app_get(s, c->org_id, c->id, &a, &miss) == 0)
             put_app(d, &a);
+    } else if (strcmp(c->kind, "app_version") == 0) {
+        return s->ops->app_version_each(s, c->org_id, c->id, on_version, &lc, e);
     } else if (strcmp(c->kind, "key") == 0) {
         return load_keys(d, s, 0, e);
     }
@@ -488,6 +516,53 @@ int directory_user_by_email(directory *d, const char *org_id, const char *email,
     return u ? 0 : -1;
 }
 
+int directory_user_by_id(directory *d, const char *id, store_user *out)
+{
+    pthread_rwlock_rdlock(&d->lock);
+    dir_user *u = hmap_get(&d->user_ids, id);
+    if (u)
+        *out = u->rec;
+    pthread_rwlock_unlock(&d->lock);
+    return u ? 0 : -1;
+}
+
+int directory_app(directory *d, const char *id, store_app *out)
+{
+    pthread_rwlock_rdlock(&d->lock);
+    store_app *a = hmap_get(&d->apps, id);
+    if (a)
+        *out = *a;
+    pthread_rwlock_unlock(&d->lock);
+    return a ? 0 : -1;
+}
+
+int directory_app_version(directory *d, const char *app_id, char version_id[STORE_ID_MAX])
+{
+    pthread_rwlock_rdlock(&d->lock);
+    dir_version *v = hmap_get(&d->versions, app_id);
+    if (v)
+        memcpy(version_id, v->id, STORE_ID_MAX);
+    pthread_rwlock_unlock(&d->lock);
+    return v ? 0 : -1;
+}
+
+int directory_groups_allow(directory *d, const char *org_id, const char *const *group_ids,
+                           size_t ngroups, const char *app_id, const char *permission)
+{
+    int allowed = 0;
+    pthread_rwlock_rdlock(&d->lock);
+    for (size_t i = 0; i < ngroups && !allowed; i++) {
+        dir_group *g = hmap_get(&d->groups, group_ids[i]);
+        if (g == NULL || strcmp(g->rec.org_id, org_id) != 0)
+            continue;
+        for (size_t k = 0; k < g->ngrants && !allowed; k++)
+            allowed = strcmp(g->grants[k].app_id, app_id) == 0 &&
+                      strcmp(g->grants[k].permission, permission) == 0;
+    }
+    pthread_rwlock_unlock(&d->lock);
+    return allowed;
+}
+
 uint64_t directory_key_generation(directory *d)
 {
     pthread_rwlock_rdlock(&d->lock);
@@ -532,6 +607,11 @@ void directory_keys_free(jwt_key **keys, size_t n)
     for (size_t i = 0; i < n; i++)
         jwt_key_free(keys[i]);
     free(keys);
+}
+
+void directory_derive_key(directory *d, const char *purpose, unsigned char out[32])
+{
+    crypto_hmac_sha256(d->master, MASTER_KEY_LEN, purpose, strlen(purpose), out);
 }
 
 char *directory_jwks(directory *d)

@@ -41,6 +41,17 @@ int directory_group_name(directory *d, const char *org_id, const char *group_id,
 int directory_user_by_email(directory *d, const char *org_id, const char *email, store_user *out,
                             char (*group_ids)[STORE_ID_MAX], size_t max, size_t *ngroups);
 
+/* A platform user by id (any org). */
+int directory_user_by_id(directory *d, const char *id, store_user *out);
+
+/* An application by id (any org; callers compare org_id). */
+int directory_app(directory *d, const char *id, store_app *out);
+/* The id of the app's newest deployed version; -1 when never deployed. */
+int directory_app_version(directory *d, const char *app_id, char version_id[STORE_ID_MAX]);
+/* 1 when one of the groups (ids of org_id) grants permission on app_id. */
+int directory_groups_allow(directory *d, const char *org_id, const char *const *group_ids,
+                           size_t ngroups, const char *app_id, const char *permission);
+
 /* Signing keys. The generation changes whenever the key set changes; a
  * worker keeps its own copies and re-takes them when it sees a new one. */
 uint64_t directory_key_generation(directory *d);
@@ -51,6 +62,10 @@ jwt_key *directory_signing_key(directory *d, uint64_t *gen);
  * *keys to an array the caller frees with directory_keys_free. */
 size_t directory_verify_keys(directory *d, jwt_key ***keys, uint64_t *gen);
 void directory_keys_free(jwt_key **keys, size_t n);
+
+/* A key for one purpose (e.g. "app tickets v1") derived from the master
+ * key with HMAC-SHA256: the same on every node sharing the master key. */
+void directory_derive_key(directory *d, const char *purpose, unsigned char out[32]);
 
 /* The public JWKS document {"keys":[...]} (caller frees). */
 char *directory_jwks(directory *d);

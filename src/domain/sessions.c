@@ -95,19 +95,19 @@ static int add_platform_groups(directory *d, const char *org_id, char (*ids)[STO
     return 0;
 }
 
-int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
-                   const token_request *req, const session_context *ctx, int64_t now,
-                   session_issued *out, err_t *e)
+/* Issues a session in org_id; atid is the access token's id, or NULL for a
+ * sign-in; actor names who asked, for the audit event. */
+static int issue(directory *d, const jwt_key *signer, const char *org_id, const char *atid,
+                 const char *actor, const token_request *req, const session_context *ctx,
+                 int64_t now, session_issued *out, err_t *e)
 {
     static __thread group_set gs; /* large; one per worker thread */
     static __thread char member_of[DIRECTORY_MAX_USER_GROUPS][STORE_ID_MAX];
     gs.n = 0;
-    if (req->has_subject_token)
-        return err_set(e, ERR_INVALID_REQUEST, "token exchange is not configured for this organization");
     if (signer == NULL)
         return err_set(e, ERR_UNAVAILABLE, "no signing key is available yet");
     store_org org;
-    if (directory_org(d, tok->org_id, &org) != 0)
+    if (directory_org(d, org_id, &org) != 0)
         return err_set(e, ERR_UNAUTHORIZED, "access token is not recognized");
     if (resolve_groups(d, org.id, req, &gs, e) != 0)
         return -1;
@@ -138,7 +138,7 @@ int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
         .iat = now, .nbf = now, .exp = now + ttl,
         .org_id = org.id, .org_type = org.type[0] ? org.type : "standard",
         .user_email = req->email, .user_id = user_id, .user_name = name, .user_type = user_type,
-        .rbac_role = role, .atid = tok->id, .groups = gs.items, .ngroups = gs.n,
+        .rbac_role = role, .atid = atid, .groups = gs.items, .ngroups = gs.n,
         .metadata_raw = req->metadata_raw, .metadata_len = req->metadata_len,
     };
     buf_t payload;
@@ -159,7 +159,7 @@ int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
     snprintf(r->user_id, sizeof(r->user_id), "%s", user_id);
     snprintf(r->email, sizeof(r->email), "%s", req->email);
     snprintf(r->user_type, sizeof(r->user_type), "%s", user_type);
-    snprintf(r->atid, sizeof(r->atid), "%s", tok->id);
+    snprintf(r->atid, sizeof(r->atid), "%s", atid ? atid : "");
     r->issued_at = now;
     r->expires_at = now + ttl;
 
@@ -168,7 +168,7 @@ int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
     uuid_v7(a->id);
     snprintf(a->org_id, sizeof(a->org_id), "%s", org.id);
     a->at = now;
-    snprintf(a->actor, sizeof(a->actor), "token:%s", tok->id);
+    snprintf(a->actor, sizeof(a->actor), "%s", actor);
     snprintf(a->action, sizeof(a->action), "session.issued");
     snprintf(a->target, sizeof(a->target), "%s", jti);
     snprintf(a->client, sizeof(a->client), "%s", ctx->client ? ctx->client : "");
@@ -185,6 +185,27 @@ int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
 out:
     buf_free(&payload);
     return rc;
+}
+
+int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
+                   const token_request *req, const session_context *ctx, int64_t now,
+                   session_issued *out, err_t *e)
+{
+    if (req->has_subject_token)
+        return err_set(e, ERR_INVALID_REQUEST, "token exchange is not configured for this organization");
+    char actor[STORE_EMAIL_MAX];
+    snprintf(actor, sizeof(actor), "token:%s", tok->id);
+    return issue(d, signer, tok->org_id, tok->id, actor, req, ctx, now, out, e);
+}
+
+int sessions_issue_signin(directory *d, const jwt_key *signer, const store_user *user,
+                          const session_context *ctx, int64_t now, session_issued *out, err_t *e)
+{
+    static __thread token_request req;
+    memset(&req, 0, sizeof(req));
+    str_copy(req.email, sizeof(req.email), user->email);
+    req.platform_user = 1;
+    return issue(d, signer, user->org_id, NULL, user->email, &req, ctx, now, out, e);
 }
 
 typedef struct {
@@ -223,12 +244,24 @@ json_t *sessions_verify(directory *d, jwt_key *const *keys, size_t nkeys, const 
         err_set(e, ERR_UNAUTHORIZED, "session token's organization does not exist");
         goto fail;
     }
-    store_token tok;
-    if (atid == NULL || directory_token_by_id(d, atid, &tok) != 0 || strcmp(tok.org_id, org_id) != 0 ||
-        tok.revoked_at != 0) {
-        *status = SESSION_REVOKED;
-        err_set(e, ERR_UNAUTHORIZED, "session has been revoked (its access token was revoked or deleted)");
-        goto fail;
+    if (atid != NULL) {
+        store_token tok;
+        if (directory_token_by_id(d, atid, &tok) != 0 || strcmp(tok.org_id, org_id) != 0 ||
+            tok.revoked_at != 0) {
+            *status = SESSION_REVOKED;
+            err_set(e, ERR_UNAUTHORIZED, "session has been revoked (its access token was revoked or deleted)");
+            goto fail;
+        }
+    } else {
+        const char *type = json_string_value(json_object_get(claims, "user_type"));
+        const char *user_id = json_string_value(json_object_get(claims, "user_id"));
+        store_user user;
+        if (type == NULL || strcmp(type, "superblocks") != 0 || user_id == NULL ||
+            directory_user_by_id(d, user_id, &user) != 0 || strcmp(user.org_id, org_id) != 0) {
+            *status = SESSION_REVOKED;
+            err_set(e, ERR_UNAUTHORIZED, "session has been revoked (its user no longer exists)");
+            goto fail;
+        }
     }
     *status = SESSION_OK;
     return claims;

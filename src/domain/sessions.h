@@ -17,7 +17,9 @@
 #include "store/store.h"
 
 #define SESSION_AUDIENCE "tessera:session"
-#define SESSION_SKEW_SECONDS 60
+/* Leeway for exp/nbf: Tessera checks tokens it issued itself, on clocks
+ * kept in step by NTP, so a few seconds are enough (docs/DECISIONS.md). */
+#define SESSION_SKEW_SECONDS 5
 #define SESSION_DEFAULT_TTL 86400
 
 typedef struct {
@@ -46,12 +48,19 @@ int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
                    const token_request *req, const session_context *ctx, int64_t now,
                    session_issued *out, err_t *e);
 
+/* Issues a session for a platform user who signed in with a password
+ * (private embeds): no access token, so the token has no "atid". */
+int sessions_issue_signin(directory *d, const jwt_key *signer, const store_user *user,
+                          const session_context *ctx, int64_t now, session_issued *out, err_t *e);
+
 typedef enum { SESSION_OK, SESSION_INVALID, SESSION_EXPIRED, SESSION_REVOKED } session_status;
 
 /* Verifies a session token: signature with the key pinned to its kid, iss,
  * aud, exp/nbf (with skew), the org still exists, and the access token it
  * was minted with still exists and is not revoked. Returns the claims (new
- * reference) or NULL with *status and *e (ERR_UNAUTHORIZED) set. */
+ * reference) or NULL with *status and *e (ERR_UNAUTHORIZED) set. A session
+ * from a sign-in (no "atid") must belong to a platform user who still
+ * exists. */
 json_t *sessions_verify(directory *d, jwt_key *const *keys, size_t nkeys, const char *issuer,
                         const char *token, size_t len, int64_t now, session_status *status,
                         err_t *e);

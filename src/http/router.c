@@ -30,8 +30,11 @@ static int pattern_match(const char *pattern, const char *path, route_params *pa
         p++;
         s++;
     }
-    if (*s == '\0' && *p == '{' && strstr(p, "*}") != NULL && params->n < ROUTE_MAX_PARAMS) {
-        params->value[params->n++][0] = '\0'; /* empty rest */
+    /* An empty rest matches "{rest*}" and also "/{rest*}" (so ".../{app}/{path*}"
+     * serves ".../APP" as well as ".../APP/"). */
+    if (*s == '\0' && (p[0] == '{' || (p[0] == '/' && p[1] == '{')) && strstr(p, "*}") != NULL &&
+        params->n < ROUTE_MAX_PARAMS) {
+        params->value[params->n++][0] = '\0';
         p = strchr(p, '}') + 1;
     }
     return *p == '\0' && *s == '\0';

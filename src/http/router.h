@@ -2,7 +2,7 @@
  *
  * Patterns are '/'-separated; a segment "{name}" captures one non-empty
  * path segment, and a final "{name*}" captures the rest of the path (which
- * may be empty). Captures are raw (not percent-decoded). GET routes also
+ * may be empty; "/x/{rest*}" also matches "/x"). Captures are raw (not percent-decoded). GET routes also
  * answer HEAD. */
 #ifndef TESSERA_HTTP_ROUTER_H
 #define TESSERA_HTTP_ROUTER_H

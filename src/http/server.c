@@ -31,7 +31,8 @@ struct http_request {
     int too_large;
     req_state state;
     int status;
-    char *resp_body;  /* owned until queued */
+    char *resp_body;  /* owned until queued (unless resp_static) */
+    const void *resp_static; /* not owned: lives as long as the process */
     size_t resp_len;
     char content_type[64];
     char *hdr_name[HTTP_MAX_RESP_HEADERS];
@@ -131,11 +132,16 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 static enum MHD_Result queue_reply(http_request *r)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer_with_free_callback(r->resp_len, r->resp_body, free);
+    struct MHD_Response *resp;
+    if (r->resp_static != NULL) {
+        resp = MHD_create_response_from_buffer(r->resp_len, (void *)r->resp_static, MHD_RESPMEM_PERSISTENT);
+    } else {
+        resp = MHD_create_response_from_buffer_with_free_callback(r->resp_len, r->resp_body, free);
+        if (resp != NULL)
+            r->resp_body = NULL; /* the response owns it now */
+    }
     if (resp == NULL)
         return MHD_NO;
-    r->resp_body = NULL; /* the response owns it now */
     if (r->content_type[0])
         MHD_add_response_header(resp, "Content-Type", r->content_type);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
@@ -433,12 +439,21 @@ void http_add_header(http_request *r, const char *name, const char *value)
 void http_reply(http_request *r, int status, const char *content_type, char *body, size_t len)
 {
     free(r->resp_body);
+    r->resp_static = NULL;
     r->status = status;
     r->resp_body = body;
     r->resp_len = len;
     snprintf(r->content_type, sizeof(r->content_type), "%s", content_type ? content_type : "");
     if (r->state != REQ_SUSPENDED)
         r->state = REQ_REPLIED;
+}
+
+void http_reply_static(http_request *r, int status, const char *content_type, const void *data,
+                       size_t len)
+{
+    http_reply(r, status, content_type, NULL, 0);
+    r->resp_static = data;
+    r->resp_len = len;
 }
 
 void http_reply_json(http_request *r, int status, buf_t *b)
@@ -449,13 +464,22 @@ void http_reply_json(http_request *r, int status, buf_t *b)
 
 void http_reply_error(http_request *r, const err_t *e)
 {
+    http_reply_error_code(r, e, NULL);
+}
+
+void http_reply_error_code(http_request *r, const err_t *e, const char *code)
+{
     buf_t b;
     buf_init(&b, 2048);
     buf_puts(&b, "{\"error\":");
-    const char *code = err_code(e->cls);
-    buf_json_string(&b, code, strlen(code));
+    const char *error = err_code(e->cls);
+    buf_json_string(&b, error, strlen(error));
     buf_puts(&b, ",\"error_description\":");
     buf_json_string(&b, e->detail, strlen(e->detail));
+    if (code != NULL) {
+        buf_puts(&b, ",\"code\":");
+        buf_json_string(&b, code, strlen(code));
+    }
     buf_puts(&b, "}");
     if (e->cls == ERR_UNAUTHORIZED)
         http_add_header(r, "WWW-Authenticate", "Bearer error=\"invalid_token\"");

@@ -62,10 +62,15 @@ const char *http_body(const http_request *r, size_t *len);
 void http_add_header(http_request *r, const char *name, const char *value);
 /* Sets the reply; takes ownership of body (malloc'd, may be NULL if len 0). */
 void http_reply(http_request *r, int status, const char *content_type, char *body, size_t len);
+/* Sets the reply to data that outlives the request (e.g. an embedded asset). */
+void http_reply_static(http_request *r, int status, const char *content_type, const void *data,
+                       size_t len);
 /* Sets a JSON reply from b (the buffer's memory is taken; b is left empty). */
 void http_reply_json(http_request *r, int status, buf_t *b);
 /* The DESIGN section 4 error reply for e (401 adds WWW-Authenticate). */
 void http_reply_error(http_request *r, const err_t *e);
+/* The same with a "code" member (embed errors: expired, invalid, ...). */
+void http_reply_error_code(http_request *r, const err_t *e, const char *code);
 
 /* ---- asynchronous replies ---- */
 /* Only from the handler, on the worker thread. */

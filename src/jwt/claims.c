@@ -67,7 +67,8 @@ static int claims_encode_members(const session_claims *c, buf_t *out)
     if (c->rbac_role != NULL)
         rc = rc ? rc : put_str(out, "rbac_role", c->rbac_role, 0);
     rc = rc ? rc : put_groups(out, c->groups, c->ngroups);
-    rc = rc ? rc : put_str(out, "atid", c->atid, 0);
+    if (c->atid != NULL)
+        rc = rc ? rc : put_str(out, "atid", c->atid, 0);
     if (c->metadata_raw != NULL) {
         if (!raw_is_one_object(c->metadata_raw, c->metadata_len))
             return -1;

@@ -21,7 +21,7 @@ typedef struct {
     const char *org_id, *org_type;
     const char *user_email, *user_id, *user_name, *user_type;
     const char *rbac_role; /* platform users only, else NULL */
-    const char *atid;
+    const char *atid;      /* NULL for sessions from a sign-in (no access token) */
     const claims_group *groups;
     size_t ngroups;
     /* The request's metadata object as raw JSON text, copied byte for byte

@@ -162,6 +162,8 @@ typedef struct {
     int (*migrate)(store *s, err_t *e);
 
     int (*org_insert)(store *s, const store_org *o, const store_audit *audit, err_t *e);
+    /* Replaces name, type, session_ttl and session_ttl_max (not created_at). */
+    int (*org_update)(store *s, const store_org *o, const store_audit *audit, err_t *e);
     int (*org_get)(store *s, const char *id, store_org *out, err_t *e);
     int (*org_each)(store *s, store_each_fn fn, void *ctx, err_t *e);
 

@@ -63,6 +63,7 @@ enum {
     Q_AUDIT_INSERT,
     Q_AUDIT_EACH,
     Q_ORG_INSERT,
+    Q_ORG_UPDATE,
     Q_ORG_GET,
     Q_ORG_EACH,
     Q_USER_INSERT,
@@ -152,6 +153,10 @@ static const query q_table[Q_COUNT] = {
 
     [Q_ORG_INSERT] = {.name = "org_insert",
                       .sql = "INSERT INTO orgs (" ORG_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                      .entity = "org"},
+    [Q_ORG_UPDATE] = {.name = "org_update",
+                      .sql = "UPDATE orgs SET name = ?2, type = ?3, session_ttl = ?4, "
+                             "session_ttl_max = ?5 WHERE id = ?1",
                       .entity = "org"},
     [Q_ORG_GET] = {.name = "org_get",
                    .sql = "SELECT " ORG_COLS " FROM orgs WHERE id = ?1",
@@ -714,6 +719,17 @@ static void bind_org(sqlite3_stmt *st, const void *rec)
     bind_int(st, 6, o->created_at);
 }
 
+/* The columns an update may change (created_at stays). */
+static void bind_org_update(sqlite3_stmt *st, const void *rec)
+{
+    const store_org *o = rec;
+    bind_field(st, 1, o->id);
+    bind_field(st, 2, o->name);
+    bind_field(st, 3, o->type);
+    bind_int(st, 4, o->session_ttl);
+    bind_int(st, 5, o->session_ttl_max);
+}
+
 static void bind_user(sqlite3_stmt *st, const void *rec)
 {
     const store_user *u = rec;
@@ -913,6 +929,13 @@ static int sq_org_insert(store *s, const store_org *o, const store_audit *audit,
 {
     write_meta m = {"org", o->id, o->id, audit};
     return write_one(from(s), Q_ORG_INSERT, bind_org, o, &m, e);
+}
+
+static int sq_org_update(store *s, const store_org *o, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"org", o->id, o->id, audit};
+    one_stmt one = {Q_ORG_UPDATE, bind_org_update, o, 1};
+    return write_run(from(s), one_stmt_body, &one, &m, e);
 }
 
 static int sq_org_get(store *s, const char *id, store_org *out, err_t *e)
@@ -1546,6 +1569,7 @@ static const store_ops sqlite_ops = {
     .close = sq_close,
     .migrate = sq_migrate,
     .org_insert = sq_org_insert,
+    .org_update = sq_org_update,
     .org_get = sq_org_get,
     .org_each = sq_org_each,
     .user_insert = sq_user_insert,

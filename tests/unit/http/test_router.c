@@ -50,6 +50,10 @@ static void test_params(void **state)
     assert_int_equal(router_match(table, N, "GET", "/embed/applications/a1/", &m, &p, allow, sizeof(allow)), ROUTE_FOUND);
     assert_string_equal(p.value[0], "a1");
     assert_string_equal(p.value[1], "");
+    assert_int_equal(router_match(table, N, "GET", "/embed/applications/a1", &m, &p, allow, sizeof(allow)), ROUTE_FOUND);
+    assert_string_equal(p.value[0], "a1");
+    assert_string_equal(p.value[1], "");
+    assert_int_equal(router_match(table, N, "GET", "/embed/applications", &m, &p, allow, sizeof(allow)), ROUTE_NOT_FOUND);
     assert_int_equal(router_match(table, N, "GET", "/embed/applications/a1/x/y.js", &m, &p, allow, sizeof(allow)), ROUTE_FOUND);
     assert_string_equal(p.value[1], "x/y.js");
 }

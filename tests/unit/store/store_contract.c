@@ -404,6 +404,38 @@ static void test_org_not_found_and_conflict(void **state)
     assert_string_equal(got.name, "Org");
 }
 
+static void test_org_update(void **state)
+{
+    store *s = *state;
+    err_t err;
+    store_org o = org_rec(ORG_A, "Before");
+    OK(s->ops->org_insert(s, &o, NULL, &err));
+    int64_t before = latest(s);
+    snprintf(o.name, sizeof(o.name), "After");
+    o.session_ttl = 60;
+    o.session_ttl_max = 3600;
+    int64_t created = o.created_at;
+    o.created_at = created + 999; /* not an updatable column */
+    store_audit a = audit_rec(ORG_A, 1, "org.updated", 1700000500);
+    OK(s->ops->org_update(s, &o, &a, &err));
+    store_org got;
+    OK(s->ops->org_get(s, ORG_A, &got, &err));
+    assert_string_equal(got.name, "After");
+    assert_int_equal(got.session_ttl, 60);
+    assert_int_equal(got.session_ttl_max, 3600);
+    assert_int_equal(got.created_at, created);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    collected c = COLLECTED(store_change);
+    OK(s->ops->changes_since(s, before, collect, &c, &err));
+    assert_int_equal(c.n, 1);
+    assert_change(ITEM(c, store_change, 0), "org", ORG_A, ORG_A);
+    free(c.all);
+    store_org missing = org_rec(ORG_B, "Nobody");
+    store_audit a2 = audit_rec(ORG_B, 2, "org.updated", 1700000600);
+    FAILS_WITH(s->ops->org_update(s, &missing, &a2, &err), ERR_NOT_FOUND);
+    assert_int_equal(count_audit(s, ORG_B), 0);
+}
+
 static void test_each_stops_early(void **state)
 {
     store *s = *state;
@@ -1534,6 +1566,7 @@ int store_contract_run_peers(const char *backend_name, store *(*open_fresh)(void
         CASE(test_migrate_again),
         CASE(test_org_roundtrip),
         CASE(test_org_not_found_and_conflict),
+        CASE(test_org_update),
         CASE(test_each_stops_early),
         CASE(test_user_roundtrip),
         CASE(test_user_conflicts),
