@@ -17,6 +17,7 @@ typedef struct {
 static const cli_command commands[] = {
     {"serve", NULL, cmd_serve, "serve [--listen ADDR:PORT] [--base-url URL] [--workers N]"},
     {"migrate", NULL, cmd_migrate, "migrate"},
+    {"demo", NULL, cmd_demo, "demo [--listen ADDR:PORT] [--site-listen ADDR:PORT]"},
     {"org", "create", cmd_org_create, "org create NAME"},
     {"org", "list", cmd_org_list, "org list"},
     {"org", "update", cmd_org_update, "org update ORG [--name NAME] [--session-ttl SECONDS]"},

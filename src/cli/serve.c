@@ -11,6 +11,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/server.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -23,7 +24,8 @@
 #define SERVE_SIGNIN_PER_CLIENT 20 /* ... and per client address ... */
 #define SERVE_SIGNIN_WINDOW 900    /* ... per 15 minutes */
 
-typedef struct {
+struct server_state {
+    sigset_t stop;         /* SIGTERM, SIGINT: blocked, taken by sigtimedwait */
     store *store;          /* the main thread's handle (directory refresh) */
     directory *dir;
     recorder *rec;
@@ -32,7 +34,8 @@ typedef struct {
     unsigned nworkers;      /* wanted */
     unsigned nworkers_open; /* created */
     http_server *http;
-} server_state;
+    int listening;          /* server_open got as far as listening */
+};
 
 static int parse_workers(const cli_args *a, unsigned *n)
 {
@@ -111,6 +114,7 @@ out:
 static void close_state(server_state *st)
 {
     http_server_stop(st->http);
+    st->http = NULL;
     recorder_stop(st->rec);
     for (unsigned i = 0; i < st->nworkers_open; i++)
         api_worker_free(st->workers[i]);
@@ -145,6 +149,80 @@ static void drain(server_state *st)
     }
 }
 
+int server_open(server_state **out, const cli_args *a, const char *listen, const char *base_url)
+{
+    server_state *st = xcalloc(1, sizeof(*st));
+    *out = st;
+    int code = parse_workers(a, &st->nworkers);
+    if (code != 0)
+        return code;
+    err_t e;
+    if (http_listen_check(listen, &e) != 0)
+        return cli_fail(CLI_USAGE, "%s", e.detail);
+
+    /* Signals are taken by sigtimedwait on the main thread only; every
+     * thread started from here on inherits the blocked mask. */
+    sigemptyset(&st->stop);
+    sigaddset(&st->stop, SIGTERM);
+    sigaddset(&st->stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &st->stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (open_state(st, a, &e) != 0)
+        return cli_fail_err(&e);
+    void *ctx[SERVE_MAX_WORKERS];
+    for (unsigned i = 0; i < st->nworkers; i++) {
+        store *ws = store_open(a->db_url, &e);
+        if (ws == NULL)
+            return cli_fail_err(&e);
+        ctx[i] = st->workers[st->nworkers_open++] = api_worker_new(&st->app, ws);
+    }
+    http_config cfg = {
+        .listen = listen,
+        .workers = st->nworkers,
+        .worker_ctx = ctx,
+        .handle = api_dispatch,
+        .app = &st->app,
+        .max_connections = 4096,
+        .idle_timeout_seconds = 30,
+    };
+    st->http = http_server_start(&cfg, &e);
+    if (st->http == NULL)
+        return cli_fail_err(&e);
+    if ((code = set_base_url(st, base_url)) != 0)
+        return code;
+    set_origin(&st->app);
+    st->listening = 1;
+    log_msg(LOG_INFO, "tessera started", "address", http_server_address(st->http), "base_url",
+            st->app.base_url, NULL);
+    fprintf(stderr, "listening on http://%s\n", http_server_address(st->http));
+    fflush(stderr);
+    return CLI_OK;
+}
+
+const char *server_base_url(const server_state *st)
+{
+    return st->app.base_url;
+}
+
+void server_run(server_state *st)
+{
+    int sig = run_until_signal(st, &st->stop);
+    log_msg(LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    drain(st);
+}
+
+void server_close(server_state *st)
+{
+    if (st == NULL)
+        return;
+    int was_listening = st->listening;
+    close_state(st);
+    free(st);
+    if (was_listening)
+        log_msg(LOG_INFO, "stopped", NULL);
+}
+
 int cmd_serve(int argc, char **argv)
 {
     static const char *const values[] = {"listen", "base-url", "workers", NULL};
@@ -152,66 +230,11 @@ int cmd_serve(int argc, char **argv)
     if (cli_parse(argc, argv, values, NULL, &a) != 0 ||
         cli_require_pos(&a, 0, "tessera serve [--listen ADDR:PORT] [--base-url URL] [--workers N]") != 0)
         return CLI_USAGE;
-    server_state st;
-    memset(&st, 0, sizeof(st));
-    int code = parse_workers(&a, &st.nworkers);
-    if (code != 0)
-        return code;
-    err_t e;
+    server_state *st;
     const char *listen = cli_opt(&a, "listen") ? cli_opt(&a, "listen") : "127.0.0.1:8080";
-    if (http_listen_check(listen, &e) != 0)
-        return cli_fail(CLI_USAGE, "%s", e.detail);
-
-    /* Signals are taken by sigtimedwait on this thread only; every thread
-     * started from here on inherits the blocked mask. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    if (open_state(&st, &a, &e) != 0) {
-        close_state(&st);
-        return cli_fail_err(&e);
-    }
-    void *ctx[SERVE_MAX_WORKERS];
-    for (unsigned i = 0; i < st.nworkers; i++) {
-        store *ws = store_open(a.db_url, &e);
-        if (ws == NULL) {
-            close_state(&st);
-            return cli_fail_err(&e);
-        }
-        ctx[i] = st.workers[st.nworkers_open++] = api_worker_new(&st.app, ws);
-    }
-    http_config cfg = {
-        .listen = listen,
-        .workers = st.nworkers,
-        .worker_ctx = ctx,
-        .handle = api_dispatch,
-        .app = &st.app,
-        .max_connections = 4096,
-        .idle_timeout_seconds = 30,
-    };
-    st.http = http_server_start(&cfg, &e);
-    if (st.http == NULL) {
-        close_state(&st);
-        return cli_fail_err(&e);
-    }
-    if ((code = set_base_url(&st, cli_opt(&a, "base-url"))) != 0) {
-        close_state(&st);
-        return code;
-    }
-    set_origin(&st.app);
-    log_msg(LOG_INFO, "tessera started", "address", http_server_address(st.http), "base_url",
-            st.app.base_url, NULL);
-    fprintf(stderr, "listening on http://%s\n", http_server_address(st.http));
-    fflush(stderr);
-
-    int sig = run_until_signal(&st, &stop);
-    log_msg(LOG_INFO, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
-    drain(&st);
-    close_state(&st);
-    log_msg(LOG_INFO, "stopped", NULL);
-    return CLI_OK;
+    int code = server_open(&st, &a, listen, cli_opt(&a, "base-url"));
+    if (code == CLI_OK)
+        server_run(st);
+    server_close(st);
+    return code;
 }

@@ -54,6 +54,11 @@ int admin_app_create(const admin_ctx *c, const char *org_id, const char *name, c
 int admin_app_deploy(const admin_ctx *c, const char *org_id, const char *app_id, const char *dir,
                      store_app_version *out, err_t *e);
 
+/* Stores files (paths already checked) as the app's next version. */
+int admin_app_deploy_files(const admin_ctx *c, const char *org_id, const char *app_id,
+                           const store_app_file *files, size_t nfiles, store_app_version *out,
+                           err_t *e);
+
 /* Fills an audit event of c's actor, client and request id (detail "{}"). */
 void admin_audit_init(store_audit *a, const admin_ctx *c, const char *org_id, const char *action,
                       const char *target);

@@ -101,23 +101,21 @@ static void bundle_free(bundle *b)
     free(b->files);
 }
 
-int admin_app_deploy(const admin_ctx *c, const char *org_id, const char *app_id, const char *dir,
-                     store_app_version *out, err_t *e)
+int admin_app_deploy_files(const admin_ctx *c, const char *org_id, const char *app_id,
+                           const store_app_file *files, size_t nfiles, store_app_version *out,
+                           err_t *e)
 {
     store_app app;
     if (c->store->ops->app_get(c->store, org_id, app_id, &app, e) != 0)
         return -1;
-    bundle b = {xcalloc(BUNDLE_MAX_FILES, sizeof(store_app_file)), 0, 0};
-    int rc = -1;
-    if (walk(dir, "", &b, e) != 0)
-        goto out;
     int has_index = 0;
-    for (size_t i = 0; i < b.n; i++)
-        has_index |= strcmp(b.files[i].path, "index.html") == 0;
-    if (!has_index) {
-        err_set(e, ERR_INVALID_REQUEST, "the bundle needs an index.html at its top level");
-        goto out;
+    int64_t total = 0;
+    for (size_t i = 0; i < nfiles; i++) {
+        has_index |= strcmp(files[i].path, "index.html") == 0;
+        total += (int64_t)files[i].len;
     }
+    if (!has_index)
+        return err_set(e, ERR_INVALID_REQUEST, "the bundle needs an index.html at its top level");
     memset(out, 0, sizeof(*out));
     uuid_v4(out->id);
     snprintf(out->org_id, sizeof(out->org_id), "%s", org_id);
@@ -127,9 +125,20 @@ int admin_app_deploy(const admin_ctx *c, const char *org_id, const char *app_id,
     store_audit a;
     admin_audit_init(&a, c, org_id, "app.deployed", app_id);
     snprintf(a.detail, sizeof(a.detail), "{\"version_id\":\"%s\",\"files\":%zu,\"bytes\":%lld}", out->id,
-             b.n, (long long)b.total);
-    rc = c->store->ops->app_version_insert(c->store, out, b.files, b.n, &a, e);
-out:
+             nfiles, (long long)total);
+    return c->store->ops->app_version_insert(c->store, out, files, nfiles, &a, e);
+}
+
+int admin_app_deploy(const admin_ctx *c, const char *org_id, const char *app_id, const char *dir,
+                     store_app_version *out, err_t *e)
+{
+    store_app app;
+    if (c->store->ops->app_get(c->store, org_id, app_id, &app, e) != 0)
+        return -1;
+    bundle b = {xcalloc(BUNDLE_MAX_FILES, sizeof(store_app_file)), 0, 0};
+    int rc = -1;
+    if (walk(dir, "", &b, e) == 0)
+        rc = admin_app_deploy_files(c, org_id, app_id, b.files, b.n, out, e);
     bundle_free(&b);
     return rc;
 }
