@@ -63,6 +63,42 @@ void api_embed_login(api_worker *w, http_request *req, const route_params *param
 void api_embed_csp_report(api_worker *w, http_request *req, const route_params *params);
 void api_app_file(api_worker *w, http_request *req, const route_params *params);
 
+void api_auth_login(api_worker *w, http_request *req, const route_params *params);
+void api_auth_session(api_worker *w, http_request *req, const route_params *params);
+void api_auth_logout(api_worker *w, http_request *req, const route_params *params);
+void api_console_file(api_worker *w, http_request *req, const route_params *params);
+void api_admin_org_get(api_worker *w, http_request *req, const route_params *params);
+void api_admin_tokens_list(api_worker *w, http_request *req, const route_params *params);
+void api_admin_tokens_create(api_worker *w, http_request *req, const route_params *params);
+void api_admin_tokens_revoke(api_worker *w, http_request *req, const route_params *params);
+void api_admin_groups_list(api_worker *w, http_request *req, const route_params *params);
+void api_admin_groups_create(api_worker *w, http_request *req, const route_params *params);
+void api_admin_group_get(api_worker *w, http_request *req, const route_params *params);
+void api_admin_group_update(api_worker *w, http_request *req, const route_params *params);
+void api_admin_group_delete(api_worker *w, http_request *req, const route_params *params);
+void api_admin_group_add_member(api_worker *w, http_request *req, const route_params *params);
+void api_admin_group_remove_member(api_worker *w, http_request *req, const route_params *params);
+void api_admin_group_permissions(api_worker *w, http_request *req, const route_params *params);
+void api_admin_apps_list(api_worker *w, http_request *req, const route_params *params);
+void api_admin_apps_create(api_worker *w, http_request *req, const route_params *params);
+void api_admin_app_get(api_worker *w, http_request *req, const route_params *params);
+void api_admin_app_update(api_worker *w, http_request *req, const route_params *params);
+void api_admin_versions_list(api_worker *w, http_request *req, const route_params *params);
+void api_admin_versions_create(api_worker *w, http_request *req, const route_params *params);
+void api_admin_embed_snippet(api_worker *w, http_request *req, const route_params *params);
+void api_admin_members_list(api_worker *w, http_request *req, const route_params *params);
+void api_admin_members_add(api_worker *w, http_request *req, const route_params *params);
+void api_admin_member_update(api_worker *w, http_request *req, const route_params *params);
+void api_admin_member_remove(api_worker *w, http_request *req, const route_params *params);
+void api_admin_keys_list(api_worker *w, http_request *req, const route_params *params);
+void api_admin_keys_rotate(api_worker *w, http_request *req, const route_params *params);
+void api_admin_audit(api_worker *w, http_request *req, const route_params *params);
+void api_admin_audit_export(api_worker *w, http_request *req, const route_params *params);
+
+/* The body limit for method + path: ADMIN_UPLOAD_MAX for bundle uploads,
+ * HTTP_MAX_BODY otherwise. */
+size_t api_body_limit(const char *method, const char *path);
+
 /* The user of a verified session as the API shows it: {id, email, name,
  * <type_key>, role?, groups, metadata}. New reference. */
 json_t *api_user_json(json_t *claims, const char *type_key);
@@ -76,6 +112,12 @@ const char *api_bearer(const char *header, size_t *len, err_t *e);
  * then. Call as the handler's last step. */
 void api_reply_after_commit(api_worker *w, http_request *req, buf_t *reply,
                             const store_session *record, const store_audit *audit);
+
+/* Replies status with {"data": data} (data is taken). */
+void api_reply_data(http_request *req, int status, json_t *data);
+/* The request's JSON object body (Content-Type, size and depth checked), or
+ * NULL after replying with the error. Caller json_decref's. */
+json_t *api_read_json(http_request *req, size_t max_len, size_t max_depth);
 
 /* Requires "Content-Type: application/json" (parameters allowed). 0 or -1
  * after replying 415. */

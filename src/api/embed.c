@@ -114,15 +114,6 @@ static json_t *origins_json(const char *origins)
     return arr;
 }
 
-static void reply_data(http_request *req, json_t *data)
-{
-    json_t *doc = json_pack("{s:o}", "data", data);
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    http_add_header(req, "Cache-Control", "no-store");
-    http_reply(req, 200, "application/json", text, strlen(text));
-}
-
 void api_embed_app(api_worker *w, http_request *req, const route_params *params)
 {
     store_app app;
@@ -130,35 +121,14 @@ void api_embed_app(api_worker *w, http_request *req, const route_params *params)
         reply_not_found(req, "no such application");
         return;
     }
-    reply_data(req, json_pack("{s:s, s:s, s:s, s:o}", "id", app.id, "name", app.name, "mode", app.mode,
+    api_reply_data(req, 200, json_pack("{s:s, s:s, s:s, s:o}", "id", app.id, "name", app.name, "mode", app.mode,
                               "allowed_origins", origins_json(app.allowed_origins)));
-}
-
-/* The JSON body of an embed call (Content-Type checked), or NULL after replying. */
-static json_t *read_body(http_request *req, size_t max)
-{
-    if (api_require_json(req) != 0)
-        return NULL;
-    size_t len;
-    const char *body = http_body(req, &len);
-    err_t e;
-    json_t *root = NULL;
-    if (len > max)
-        err_set(&e, ERR_TOO_LARGE, "request body is larger than %zu bytes", max);
-    else if ((root = json_parse_strict(body, len, 4, 0, &e)) != NULL && !json_is_object(root)) {
-        json_decref(root);
-        root = NULL;
-        err_set(&e, ERR_INVALID_REQUEST, "request body must be a JSON object");
-    }
-    if (root == NULL)
-        http_reply_error(req, &e);
-    return root;
 }
 
 void api_embed_session(api_worker *w, http_request *req, const route_params *params)
 {
     (void)params;
-    json_t *body = read_body(req, 1024);
+    json_t *body = api_read_json(req, 1024, 4);
     if (body == NULL)
         return;
     err_t e;
@@ -194,7 +164,7 @@ void api_embed_session(api_worker *w, http_request *req, const route_params *par
         expires = json_string(when);
         expires_in = json_integer(acc.expires_at - now);
     }
-    reply_data(req, json_pack("{s:o, s:{s:s, s:s, s:s}, s:o, s:o, s:s}", "user", user, "app", "id",
+    api_reply_data(req, 200, json_pack("{s:o, s:{s:s, s:s, s:s}, s:o, s:o, s:s}", "user", user, "app", "id",
                               acc.app.id, "name", acc.app.name, "mode", acc.app.mode, "expires_at",
                               expires, "expires_in", expires_in, "frame_url", acc.frame_url));
     embed_access_release(&acc);
@@ -230,7 +200,7 @@ static int check_password(directory *d, const store_app *app, const char *email,
 void api_embed_login(api_worker *w, http_request *req, const route_params *params)
 {
     (void)params;
-    json_t *body = read_body(req, SIGNIN_BODY_MAX);
+    json_t *body = api_read_json(req, SIGNIN_BODY_MAX, 4);
     if (body == NULL)
         return;
     api_app *app = w->app;

@@ -13,6 +13,12 @@
  *   POST    /api/v1/embed/login       email + password         api_embed_login
  *   POST    /api/v1/embed/csp-report  none                     api_embed_csp_report
  *   GET     /apps/{app}/{ticket}/{path}  app ticket            api_app_file
+ *   POST    /api/v1/auth/login        email + password         api_auth_login
+ *   GET     /api/v1/auth/session      console cookie           api_auth_session
+ *   POST    /api/v1/auth/logout       console cookie + CSRF    api_auth_logout
+ *   GET     /console/{file}           none (never framable)    api_console_file
+ *   *       /api/v1/organizations/{org}/...  admin token, or console cookie (+ CSRF
+ *           for changes); role checked in admin_begin (api/admin_api.c)
  *
  * Authentication is done by each handler through the domain layer, so the
  * table stays a plain list. */
@@ -21,6 +27,7 @@
 
 #include "api/api.h"
 #include "core/log.h"
+#include "domain/admin.h"
 
 static const route api_routes[] = {
     {"POST", "/api/v1/public/token", (const void *)api_public_token},
@@ -36,6 +43,39 @@ static const route api_routes[] = {
     {"POST", "/api/v1/embed/login", (const void *)api_embed_login},
     {"POST", "/api/v1/embed/csp-report", (const void *)api_embed_csp_report},
     {"GET", "/apps/{app}/{ticket}/{path*}", (const void *)api_app_file},
+    {"POST", "/api/v1/auth/login", (const void *)api_auth_login},
+    {"GET", "/api/v1/auth/session", (const void *)api_auth_session},
+    {"POST", "/api/v1/auth/logout", (const void *)api_auth_logout},
+    {"GET", "/console/{file*}", (const void *)api_console_file},
+#define ORG "/api/v1/organizations/{org}"
+    {"GET", ORG, (const void *)api_admin_org_get},
+    {"GET", ORG "/access-tokens", (const void *)api_admin_tokens_list},
+    {"POST", ORG "/access-tokens", (const void *)api_admin_tokens_create},
+    {"DELETE", ORG "/access-tokens/{id}", (const void *)api_admin_tokens_revoke},
+    {"GET", ORG "/groups", (const void *)api_admin_groups_list},
+    {"POST", ORG "/groups", (const void *)api_admin_groups_create},
+    {"GET", ORG "/groups/{group}", (const void *)api_admin_group_get},
+    {"PATCH", ORG "/groups/{group}", (const void *)api_admin_group_update},
+    {"DELETE", ORG "/groups/{group}", (const void *)api_admin_group_delete},
+    {"POST", ORG "/groups/{group}/members", (const void *)api_admin_group_add_member},
+    {"DELETE", ORG "/groups/{group}/members/{user}", (const void *)api_admin_group_remove_member},
+    {"PUT", ORG "/groups/{group}/permissions", (const void *)api_admin_group_permissions},
+    {"GET", ORG "/applications", (const void *)api_admin_apps_list},
+    {"POST", ORG "/applications", (const void *)api_admin_apps_create},
+    {"GET", ORG "/applications/{app}", (const void *)api_admin_app_get},
+    {"PATCH", ORG "/applications/{app}", (const void *)api_admin_app_update},
+    {"GET", ORG "/applications/{app}/versions", (const void *)api_admin_versions_list},
+    {"POST", ORG "/applications/{app}/versions", (const void *)api_admin_versions_create},
+    {"GET", ORG "/applications/{app}/embed-snippet", (const void *)api_admin_embed_snippet},
+    {"GET", ORG "/members", (const void *)api_admin_members_list},
+    {"POST", ORG "/members", (const void *)api_admin_members_add},
+    {"PATCH", ORG "/members/{user}", (const void *)api_admin_member_update},
+    {"DELETE", ORG "/members/{user}", (const void *)api_admin_member_remove},
+    {"GET", ORG "/signing-keys", (const void *)api_admin_keys_list},
+    {"POST", ORG "/signing-keys/rotate", (const void *)api_admin_keys_rotate},
+    {"GET", ORG "/audit", (const void *)api_admin_audit},
+    {"GET", ORG "/audit/export", (const void *)api_admin_audit_export},
+#undef ORG
 };
 
 void api_dispatch(void *app, void *worker, http_request *req)
@@ -60,6 +100,16 @@ void api_dispatch(void *app, void *worker, http_request *req)
         break;
     }
     http_reply_error(req, &e);
+}
+
+size_t api_body_limit(const char *method, const char *path)
+{
+    static const char prefix[] = "/api/v1/organizations/", suffix[] = "/versions";
+    size_t n = strlen(path);
+    if (strcmp(method, "POST") == 0 && strncmp(path, prefix, sizeof(prefix) - 1) == 0 &&
+        n > sizeof(suffix) - 1 && strcmp(path + n - (sizeof(suffix) - 1), suffix) == 0)
+        return ADMIN_UPLOAD_MAX;
+    return HTTP_MAX_BODY;
 }
 
 int api_require_json(http_request *req)

@@ -12,11 +12,14 @@
 #include "core/clock.h"
 #include "core/mime.h"
 #include "demo/site.h"
+#include "crypto/crypto.h"
 #include "domain/admin.h"
+#include "jwt/b64url.h"
 
 #define DEMO_ORG "Demo Org"
 #define DEMO_APP "Demo app"
 #define DEMO_GROUP "Demo viewers"
+#define DEMO_OWNER "admin@demo.example"
 
 /* The demo app's files, from the assets compiled in (web/demo-app/). */
 static size_t demo_app_files(store_app_file *files, size_t max)
@@ -38,7 +41,21 @@ static size_t demo_app_files(store_app_file *files, size_t max)
 
 /* Finds or creates the demo org, app, group and grant; deploys the demo
  * app; creates a new Embed token. Fills cfg. */
-static int seed(store *s, const char *site_origin, demo_site_config *cfg, err_t *e)
+/* The console's demo owner, with a new random password each run. */
+static int console_owner(const admin_ctx *c, const char *org_id, char password[23], err_t *e)
+{
+    unsigned char raw[16];
+    store_user u;
+    err_t miss;
+    crypto_random(raw, sizeof(raw));
+    b64url_encode(raw, sizeof(raw), password);
+    if (c->store->ops->user_find_email(c->store, org_id, DEMO_OWNER, &u, &miss) == 0)
+        return admin_user_set_password(c, org_id, u.id, password, e);
+    return admin_user_add(c, org_id, DEMO_OWNER, "Demo Owner", "owner", password, &u, e);
+}
+
+static int seed(store *s, const char *site_origin, demo_site_config *cfg, char console_password[23],
+                err_t *e)
 {
     admin_ctx c = {s, "demo", "", ""};
     store_org org;
@@ -66,6 +83,8 @@ static int seed(store *s, const char *site_origin, demo_site_config *cfg, err_t 
         admin_app_deploy_files(&c, org.id, app.id, files, demo_app_files(files, 64), &version, e) != 0 ||
         admin_token_create(&c, org.id, "Demo host site", "embed", clock_now() + 86400 * 90, &tok,
                            cfg->embed_token, e) != 0)
+        return -1;
+    if (console_owner(&c, org.id, console_password, e) != 0)
         return -1;
     snprintf(cfg->app_id, sizeof(cfg->app_id), "%s", app.id);
     snprintf(cfg->group_id, sizeof(cfg->group_id), "%s", group.id);
@@ -99,13 +118,14 @@ int cmd_demo(int argc, char **argv)
     demo_site *site = NULL;
     store *s = NULL;
     demo_site_config cfg = {0};
+    char console_password[23] = "";
     err_t e;
     int code = server_open(&st, &a, listen, NULL);
     if (code != CLI_OK)
         goto out;
     code = CLI_FAIL;
     if ((site = demo_site_start(site_listen, &e)) == NULL || (s = cli_open_store(&a, &e)) == NULL ||
-        seed(s, demo_site_url(site), &cfg, &e) != 0) {
+        seed(s, demo_site_url(site), &cfg, console_password, &e) != 0) {
         cli_fail_err(&e);
         goto out;
     }
@@ -118,9 +138,12 @@ int cmd_demo(int argc, char **argv)
             "  Open the demo host site:  %s\n"
             "  Sign in as Ada Admin (metadata isAdmin: true, Delete enabled) or\n"
             "  Victor Viewer (isAdmin: false, Delete disabled) and see the embedded app.\n\n"
+            "  Admin console:            %s/console/\n"
+            "      sign in as %s with password %s\n\n"
             "  Tessera itself:           %s   (app %s)\n"
             "  Stop with Ctrl-C.\n\n",
-            demo_site_url(site), server_base_url(st), cfg.app_id);
+            demo_site_url(site), server_base_url(st), DEMO_OWNER, console_password, server_base_url(st),
+            cfg.app_id);
     fprintf(stderr, "demo site on %s\n", demo_site_url(site));
     fflush(stderr);
     server_run(st);
@@ -131,5 +154,6 @@ out:
     demo_site_stop(site);
     server_close(st);
     explicit_bzero(cfg.embed_token, sizeof(cfg.embed_token));
+    explicit_bzero(console_password, sizeof(console_password));
     return code;
 }

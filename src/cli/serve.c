@@ -185,6 +185,7 @@ int server_open(server_state **out, const cli_args *a, const char *listen, const
         .app = &st->app,
         .max_connections = 4096,
         .idle_timeout_seconds = 30,
+        .body_limit = api_body_limit,
     };
     st->http = http_server_start(&cfg, &e);
     if (st->http == NULL)

@@ -85,7 +85,38 @@ int admin_normalize_origin(const char *in, char *out, size_t cap, err_t *e)
     return 0;
 }
 
-static int check_role(const char *role, err_t *e)
+/* 1 when origin is one of the lines of list. */
+static int origin_listed(const char *list, const char *origin)
+{
+    size_t n = strlen(origin);
+    for (const char *p = list; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (len == n && memcmp(p, origin, n) == 0)
+            return 1;
+        p += len + (nl ? 1 : 0);
+    }
+    return 0;
+}
+
+int admin_origins_text(const char *const *origins, size_t n, char out[STORE_ORIGINS_MAX], err_t *e)
+{
+    if (n > ADMIN_MAX_ORIGINS)
+        return err_set(e, ERR_INVALID_REQUEST, "at most %d allowed origins", ADMIN_MAX_ORIGINS);
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        char norm[300];
+        if (admin_normalize_origin(origins[i], norm, sizeof(norm), e) != 0)
+            return -1;
+        if (origin_listed(out, norm)) /* the list is a set */
+            continue;
+        used += (size_t)snprintf(out + used, STORE_ORIGINS_MAX - used, "%s%s", used ? "\n" : "", norm);
+    }
+    return 0;
+}
+
+int admin_check_role(const char *role, err_t *e)
 {
     static const char *const roles[] = {"owner", "admin", "developer", "end-user"};
     for (size_t i = 0; i < 4; i++)
@@ -94,7 +125,7 @@ static int check_role(const char *role, err_t *e)
     return err_set(e, ERR_INVALID_REQUEST, "role must be owner, admin, developer or end-user");
 }
 
-static int check_permission(const char *perm, err_t *e)
+int admin_check_permission(const char *perm, err_t *e)
 {
     static const char *const perms[] = {"apps:view", "apps:update"};
     for (size_t i = 0; i < 2; i++)
@@ -213,7 +244,7 @@ int admin_user_add(const admin_ctx *c, const char *org_id, const char *email, co
                    const char *role, const char *password, store_user *out, err_t *e)
 {
     memset(out, 0, sizeof(*out));
-    if (email_normalize(email, strlen(email), out->email, e) != 0 || check_role(role, e) != 0 ||
+    if (email_normalize(email, strlen(email), out->email, e) != 0 || admin_check_role(role, e) != 0 ||
         (name && name[0] && admin_check_name("user name", name, e) != 0))
         return -1;
     if (password != NULL) {
@@ -306,7 +337,7 @@ int admin_group_grant(const admin_ctx *c, const char *org_id, const char *group_
 {
     store_group g;
     store_app app;
-    if (check_permission(permission, e) != 0 ||
+    if (admin_check_permission(permission, e) != 0 ||
         c->store->ops->group_get(c->store, org_id, group_id, &g, e) != 0 ||
         c->store->ops->app_get(c->store, org_id, app_id, &app, e) != 0)
         return -1;
@@ -349,17 +380,9 @@ int admin_app_create(const admin_ctx *c, const char *org_id, const char *name, c
         return -1;
     if (strcmp(mode, "public") != 0 && strcmp(mode, "private") != 0 && strcmp(mode, "sso") != 0)
         return err_set(e, ERR_INVALID_REQUEST, "mode must be public, private or sso");
-    if (norigins > ADMIN_MAX_ORIGINS)
-        return err_set(e, ERR_INVALID_REQUEST, "at most %d allowed origins", ADMIN_MAX_ORIGINS);
     memset(out, 0, sizeof(*out));
-    size_t used = 0;
-    for (size_t i = 0; i < norigins; i++) {
-        char norm[300];
-        if (admin_normalize_origin(origins[i], norm, sizeof(norm), e) != 0)
-            return -1;
-        used += (size_t)snprintf(out->allowed_origins + used, sizeof(out->allowed_origins) - used,
-                                 "%s%s", used ? "\n" : "", norm);
-    }
+    if (admin_origins_text(origins, norigins, out->allowed_origins, e) != 0)
+        return -1;
     uuid_v4(out->id);
     snprintf(out->org_id, sizeof(out->org_id), "%s", org_id);
     snprintf(out->name, sizeof(out->name), "%s", name);

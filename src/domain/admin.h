@@ -23,6 +23,7 @@ typedef struct {
 #define ADMIN_TOKEN_MAX_DAYS 3650
 #define ADMIN_TOKEN_DEFAULT_DAYS 90
 #define ADMIN_SESSION_TTL_MAX 86400
+#define ADMIN_UPLOAD_MAX (16 * 1024 * 1024) /* a bundle uploaded through the admin API, as JSON */
 
 /* Resolving "id or unambiguous name" arguments. */
 int admin_find_org(store *s, const char *id_or_name, store_org *out, err_t *e);
@@ -59,12 +60,36 @@ int admin_app_deploy_files(const admin_ctx *c, const char *org_id, const char *a
                            const store_app_file *files, size_t nfiles, store_app_version *out,
                            err_t *e);
 
+/* Changes and removals (admin_manage.c). The last owner of an org can be
+ * neither demoted nor removed (ERR_CONFLICT). */
+int admin_user_set_role(const admin_ctx *c, const char *org_id, const char *user_id, const char *role,
+                        store_user *out, err_t *e);
+int admin_user_set_password(const admin_ctx *c, const char *org_id, const char *user_id,
+                            const char *password, err_t *e);
+int admin_user_remove(const admin_ctx *c, const char *org_id, const char *user_id, err_t *e);
+int admin_group_rename(const admin_ctx *c, const char *org_id, const char *group_id, const char *name,
+                       store_group *out, err_t *e);
+int admin_group_delete(const admin_ctx *c, const char *org_id, const char *group_id, err_t *e);
+int admin_group_remove_member(const admin_ctx *c, const char *org_id, const char *group_id,
+                              const char *user_id, err_t *e);
+int admin_group_revoke(const admin_ctx *c, const char *org_id, const char *group_id, const char *app_id,
+                       const char *permission, err_t *e);
+/* name/mode NULL = keep; origins replace the list when set_origins. */
+int admin_app_update(const admin_ctx *c, const char *org_id, const char *app_id, const char *name,
+                     const char *mode, const char *const *origins, size_t norigins, int set_origins,
+                     store_app *out, err_t *e);
+
 /* Fills an audit event of c's actor, client and request id (detail "{}"). */
 void admin_audit_init(store_audit *a, const admin_ctx *c, const char *org_id, const char *action,
                       const char *target);
 
 /* Validation helpers, also used by the admin API. */
 int admin_check_name(const char *what, const char *name, err_t *e);
+/* owner | admin | developer | end-user; apps:view | apps:update. */
+int admin_check_role(const char *role, err_t *e);
+int admin_check_permission(const char *perm, err_t *e);
+/* Normalised, de-duplicated origins as the newline-separated list stored. */
+int admin_origins_text(const char *const *origins, size_t n, char out[STORE_ORIGINS_MAX], err_t *e);
 /* Normalises an origin ("https://host[:port]", lower-case, no path). */
 int admin_normalize_origin(const char *in, char *out, size_t cap, err_t *e);
 

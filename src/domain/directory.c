@@ -182,6 +182,17 @@ static void put_user(directory *d, const store_user *u)
     hmap_put(&d->users, key, cur);
 }
 
+static void drop_user(directory *d, const char *id)
+{
+    dir_user *u = hmap_del(&d->user_ids, id);
+    if (u == NULL)
+        return;
+    char key[STORE_ID_MAX + STORE_EMAIL_MAX + 1];
+    user_key(u->rec.org_id, u->rec.email, key, sizeof(key));
+    hmap_del(&d->users, key);
+    free_user(u);
+}
+
 static void user_add_group(dir_user *u, const char *group_id)
 {
     for (size_t i = 0; i < u->ngroups; i++)
@@ -414,6 +425,8 @@ static int apply_change(directory *d, store *s, const store_change *c, err_t *e)
         store_user u;
         if (s->ops->user_get(s, c->org_id, c->id, &u, &miss) == 0)
             put_user(d, &u);
+        else
+            drop_user(d, c->id);
     } else if (strcmp(c->kind, "member") == 0) {
         reset_group_members(d, c->org_id, c->id);
         return s->ops->member_each(s, c->org_id, c->id, on_member, &lc, e);
@@ -516,6 +529,30 @@ int directory_user_by_email(directory *d, const char *org_id, const char *email,
     return u ? 0 : -1;
 }
 
+typedef struct {
+    const char *email;
+    store_user *out;
+    size_t n, max;
+} email_search;
+
+static void match_email(void *ctx, const char *key, void *val)
+{
+    email_search *es = ctx;
+    const dir_user *u = val;
+    (void)key;
+    if (es->n < es->max && strcmp(u->rec.email, es->email) == 0)
+        es->out[es->n++] = u->rec;
+}
+
+size_t directory_users_with_email(directory *d, const char *email, store_user *out, size_t max)
+{
+    email_search es = {email, out, 0, max};
+    pthread_rwlock_rdlock(&d->lock);
+    hmap_each(&d->user_ids, match_email, &es);
+    pthread_rwlock_unlock(&d->lock);
+    return es.n;
+}
+
 int directory_user_by_id(directory *d, const char *id, store_user *out)
 {
     pthread_rwlock_rdlock(&d->lock);
@@ -607,6 +644,11 @@ void directory_keys_free(jwt_key **keys, size_t n)
     for (size_t i = 0; i < n; i++)
         jwt_key_free(keys[i]);
     free(keys);
+}
+
+int directory_rotate_key(directory *d, store *s, const char *actor, char new_kid[64], err_t *e)
+{
+    return signing_keys_rotate(s, d->master, actor, new_kid, e);
 }
 
 void directory_derive_key(directory *d, const char *purpose, unsigned char out[32])

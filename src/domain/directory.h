@@ -41,6 +41,10 @@ int directory_group_name(directory *d, const char *org_id, const char *group_id,
 int directory_user_by_email(directory *d, const char *org_id, const char *email, store_user *out,
                             char (*group_ids)[STORE_ID_MAX], size_t max, size_t *ngroups);
 
+/* Every platform user (any org) with this normalised email, up to max;
+ * returns how many were copied. */
+size_t directory_users_with_email(directory *d, const char *email, store_user *out, size_t max);
+
 /* A platform user by id (any org). */
 int directory_user_by_id(directory *d, const char *id, store_user *out);
 
@@ -62,6 +66,10 @@ jwt_key *directory_signing_key(directory *d, uint64_t *gen);
  * *keys to an array the caller frees with directory_keys_free. */
 size_t directory_verify_keys(directory *d, jwt_key ***keys, uint64_t *gen);
 void directory_keys_free(jwt_key **keys, size_t n);
+
+/* Rotates the signing keys with the directory's master key (the new key
+ * reaches the workers through the change log). new_kid[64]. */
+int directory_rotate_key(directory *d, store *s, const char *actor, char new_kid[64], err_t *e);
 
 /* A key for one purpose (e.g. "app tickets v1") derived from the master
  * key with HMAC-SHA256: the same on every node sharing the master key. */

@@ -28,6 +28,7 @@ struct http_request {
     const char *query;/* into uri */
     const char *method;
     buf_t body;
+    size_t body_limit;
     int too_large;
     req_state state;
     int status;
@@ -71,6 +72,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     r->path = q ? xstrndup(r->uri, (size_t)(q - r->uri)) : xstrdup(r->uri);
     r->query = q ? q + 1 : "";
     buf_init(&r->body, HTTP_MAX_BODY);
+    r->body_limit = HTTP_MAX_BODY;
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci && ci->client_addr) {
         const struct sockaddr *sa = ci->client_addr;
@@ -171,14 +173,21 @@ static int headers_too_large(struct MHD_Connection *conn)
     return total > HTTP_MAX_HEADER_BYTES;
 }
 
-static int content_length_too_large(struct MHD_Connection *conn)
+static int content_length_too_large(struct MHD_Connection *conn, size_t limit)
 {
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (cl == NULL)
         return 0;
     char *end;
     unsigned long long n = strtoull(cl, &end, 10);
-    return *end != '\0' || n > HTTP_MAX_BODY;
+    return *end != '\0' || n > limit;
+}
+
+static void reply_too_large(http_request *r)
+{
+    err_t e;
+    err_set(&e, ERR_TOO_LARGE, "request body is larger than %zu bytes", r->body_limit);
+    http_reply_error(r, &e);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -194,6 +203,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->state == REQ_NEW) {
         r->method = method;
         r->state = REQ_READING;
+        if (slot->server->cfg.body_limit != NULL) {
+            r->body_limit = slot->server->cfg.body_limit(method, r->path);
+            buf_init(&r->body, r->body_limit);
+        }
         if (headers_too_large(conn)) {
             err_t e;
             err_set(&e, ERR_HEADERS_TOO_LARGE, "request headers are larger than %d bytes",
@@ -201,10 +214,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             http_reply_error(r, &e);
             return queue_reply(r);
         }
-        if (content_length_too_large(conn)) {
-            err_t e;
-            err_set(&e, ERR_TOO_LARGE, "request body is larger than %d bytes", HTTP_MAX_BODY);
-            http_reply_error(r, &e);
+        if (content_length_too_large(conn, r->body_limit)) {
+            reply_too_large(r);
             return queue_reply(r);
         }
         return MHD_YES;
@@ -219,9 +230,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->state == REQ_READING) {
         if (r->too_large) {
-            err_t e;
-            err_set(&e, ERR_TOO_LARGE, "request body is larger than %d bytes", HTTP_MAX_BODY);
-            http_reply_error(r, &e);
+            reply_too_large(r);
         } else {
             slot->server->cfg.handle(slot->server->cfg.app, slot->worker, r);
         }

@@ -32,6 +32,8 @@ typedef struct {
     void *app;
     unsigned max_connections;      /* across all workers */
     unsigned idle_timeout_seconds; /* closes connections idle (or slow) this long */
+    /* The largest body accepted for method + path; NULL = HTTP_MAX_BODY. */
+    size_t (*body_limit)(const char *method, const char *path);
 } http_config;
 
 /* Checks a --listen value without binding. 0, or -1 with ERR_INVALID_REQUEST. */

@@ -13,6 +13,11 @@
  * - every mutation appends one row to the change log (kind, org_id, id) in
  *   the same transaction, so other processes on the same database see it via
  *   changes_since(), and writes `audit` (when non-NULL) in that transaction.
+ *   Exceptions are noted at the operation (user_delete appends several rows;
+ *   sessions, console sessions, token_touch and audit_insert append none). A
+ *   failed operation writes neither its change rows nor its audit event.
+ * - an operation naming an org-owned row by (org_id, id) treats a row of
+ *   another org as absent: ERR_NOT_FOUND, and nothing is changed.
  * - *_each() calls fn for every matching row in a stable order (creation
  *   order); fn returns 0 to continue, nonzero to stop early (then *_each
  *   returns 0). A filter field that is NULL or "" matches everything.
@@ -147,6 +152,16 @@ typedef struct {
     char detail[STORE_DETAIL_MAX]; /* JSON object text; never a secret */
 } store_audit;
 
+/* A web console sign-in. Deployment-internal: no change-log rows. */
+typedef struct {
+    char id_hash[65];              /* hex SHA-256 of the cookie value; the value is never stored */
+    char org_id[STORE_ID_MAX];
+    char user_id[STORE_ID_MAX];
+    char csrf_token[65];           /* sent to the console in the sign-in reply */
+    int64_t created_at;
+    int64_t expires_at;            /* seconds; expired when expires_at <= now */
+} store_console_session;
+
 typedef struct {
     int64_t seq;                   /* strictly increasing */
     char kind[16];                 /* org user token group grant member app app_version key session */
@@ -171,6 +186,20 @@ typedef struct {
     int (*user_get)(store *s, const char *org_id, const char *id, store_user *out, err_t *e);
     int (*user_find_email)(store *s, const char *org_id, const char *email, store_user *out, err_t *e);
     int (*user_each)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
+    /* Replaces name, role and password_hash of the user (u->org_id, u->id);
+     * email and created_at stay. Change ("user", id). ERR_NOT_FOUND if absent. */
+    int (*user_update)(store *s, const store_user *u, const store_audit *audit, err_t *e);
+    /* Deletes the user with their group memberships and console sessions.
+     * Changes: ("user", id) and one ("member", group id) per group the user
+     * was in, so caches drop the membership (their order is the backend's).
+     * ERR_NOT_FOUND if absent. */
+    int (*user_delete)(store *s, const char *org_id, const char *id, const store_audit *audit,
+                       err_t *e);
+    /* Number of users of org_id (required; NULL is ERR_INVALID_REQUEST) with
+     * this role, e.g. to refuse removing or demoting the last owner. A read:
+     * the caller's check and its later write are two transactions. */
+    int (*user_count_role)(store *s, const char *org_id, const char *role, int64_t *count,
+                           err_t *e);
 
     int (*token_insert)(store *s, const store_token *t, const store_audit *audit, err_t *e);
     int (*token_get)(store *s, const char *org_id, const char *id, store_token *out, err_t *e);
@@ -183,18 +212,36 @@ typedef struct {
     int (*group_insert)(store *s, const store_group *g, const store_audit *audit, err_t *e);
     int (*group_get)(store *s, const char *org_id, const char *id, store_group *out, err_t *e);
     int (*group_each)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
+    /* Renames the group (g->org_id, g->id); created_at stays. Change ("group",
+     * id). ERR_NOT_FOUND if absent. */
+    int (*group_update)(store *s, const store_group *g, const store_audit *audit, err_t *e);
+    /* Deletes the group with its grants and memberships. Change ("group", id).
+     * ERR_NOT_FOUND if absent. */
+    int (*group_delete)(store *s, const char *org_id, const char *id, const store_audit *audit,
+                        err_t *e);
     /* Idempotent: granting an existing grant succeeds without a second row. */
     int (*grant_insert)(store *s, const store_grant *g, const store_audit *audit, err_t *e);
     int (*grant_each)(store *s, const char *org_id, const char *group_id, store_each_fn fn,
                       void *ctx, err_t *e);
+    /* Removes the grant (group, app, permission). Idempotent: succeeds when the
+     * grant is absent, still writing the change row ("grant", group id) and
+     * the audit event; but the group and the app must exist in g->org_id,
+     * else ERR_NOT_FOUND (and nothing is written). */
+    int (*grant_delete)(store *s, const store_grant *g, const store_audit *audit, err_t *e);
     /* Idempotent like grant_insert. */
     int (*member_insert)(store *s, const store_member *m, const store_audit *audit, err_t *e);
     int (*member_each)(store *s, const char *org_id, const char *group_id, store_each_fn fn,
                        void *ctx, err_t *e);
+    /* Removes one membership. Change ("member", group id). ERR_NOT_FOUND when
+     * it was not there. */
+    int (*member_delete)(store *s, const store_member *m, const store_audit *audit, err_t *e);
 
     int (*app_insert)(store *s, const store_app *a, const store_audit *audit, err_t *e);
     int (*app_get)(store *s, const char *org_id, const char *id, store_app *out, err_t *e);
     int (*app_each)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
+    /* Replaces name, mode and allowed_origins of the app (a->org_id, a->id);
+     * created_at stays. Change ("app", id). ERR_NOT_FOUND if absent. */
+    int (*app_update)(store *s, const store_app *a, const store_audit *audit, err_t *e);
     /* Stores a bundle as the next version: fills v->version and v->id is the
      * caller's. All files in one transaction. */
     int (*app_version_insert)(store *s, store_app_version *v, const store_app_file *files,
@@ -216,6 +263,20 @@ typedef struct {
     int (*record_batch)(store *s, const store_session *sessions, size_t nsessions,
                         const store_audit *audits, size_t naudits, err_t *e);
     int (*session_get)(store *s, const char *jti, store_session *out, err_t *e);
+
+    /* Console sessions (web console sign-in). No change-log rows; the audit
+     * event, when given, is written in the same transaction. A session belongs
+     * to a user of its org (ERR_INVALID_REQUEST otherwise) and ends with it.
+     * Insert also deletes the expired rows; ERR_CONFLICT on a duplicate hash;
+     * an empty id_hash is ERR_INVALID_REQUEST. */
+    int (*console_session_insert)(store *s, const store_console_session *cs,
+                                  const store_audit *audit, err_t *e);
+    /* ERR_NOT_FOUND when absent or expired (expires_at <= now). */
+    int (*console_session_get)(store *s, const char *id_hash, store_console_session *out,
+                               err_t *e);
+    /* Idempotent: succeeds (and writes the audit event) when absent. */
+    int (*console_session_delete)(store *s, const char *id_hash, const store_audit *audit,
+                                  err_t *e);
 
     int (*audit_insert)(store *s, const store_audit *a, err_t *e);
     /* Events of org_id (required) with at >= since, oldest first. */

@@ -49,6 +49,7 @@
 #define SESSION_COLS                                                                               \
     "jti, org_id, user_id, email, user_type, atid, issued_at, expires_at, revoked_at"
 #define AUDIT_COLS "id, org_id, at, actor, action, target, client, request_id, detail"
+#define CONSOLE_COLS "id_hash, org_id, user_id, csrf_token, created_at, expires_at"
 
 enum {
     Q_BEGIN,
@@ -71,6 +72,10 @@ enum {
     Q_USER_FIND_EMAIL,
     Q_USER_EACH_ORG,
     Q_USER_EACH_ALL,
+    Q_USER_UPDATE,
+    Q_USER_MEMBER_CHANGES,
+    Q_USER_DELETE,
+    Q_USER_COUNT_ROLE,
     Q_TOKEN_INSERT,
     Q_TOKEN_GET,
     Q_TOKEN_EACH_ORG,
@@ -81,16 +86,22 @@ enum {
     Q_GROUP_GET,
     Q_GROUP_EACH_ORG,
     Q_GROUP_EACH_ALL,
+    Q_GROUP_UPDATE,
+    Q_GROUP_DELETE,
     Q_GRANT_INSERT,
     Q_GRANT_EACH_ORG,
     Q_GRANT_EACH_ALL,
+    Q_GRANT_REFS,
+    Q_GRANT_DELETE,
     Q_MEMBER_INSERT,
     Q_MEMBER_EACH_ORG,
     Q_MEMBER_EACH_ALL,
+    Q_MEMBER_DELETE,
     Q_APP_INSERT,
     Q_APP_GET,
     Q_APP_EACH_ORG,
     Q_APP_EACH_ALL,
+    Q_APP_UPDATE,
     Q_VERSION_NEXT,
     Q_VERSION_INSERT,
     Q_VERSION_EACH_ORG,
@@ -103,6 +114,10 @@ enum {
     Q_KEY_SET_STATE,
     Q_SESSION_INSERT,
     Q_SESSION_GET,
+    Q_CONSOLE_PURGE,
+    Q_CONSOLE_INSERT,
+    Q_CONSOLE_GET,
+    Q_CONSOLE_DELETE,
     Q_COUNT
 };
 
@@ -180,6 +195,23 @@ static const query q_table[Q_COUNT] = {
                          .sql = "SELECT " USER_COLS " FROM users WHERE org_id = ?1 ORDER BY rowid"},
     [Q_USER_EACH_ALL] = {.name = "user_each",
                          .sql = "SELECT " USER_COLS " FROM users ORDER BY rowid"},
+    [Q_USER_UPDATE] = {.name = "user_update",
+                       .sql = "UPDATE users SET name = ?3, role = ?4, password_hash = ?5 "
+                              "WHERE org_id = ?1 AND id = ?2",
+                       .entity = "user"},
+    /* Before the user is deleted (the delete cascades to the memberships): one
+     * "member" change per group the user is in, in membership order. */
+    [Q_USER_MEMBER_CHANGES] = {.name = "user_delete",
+                               .sql = "INSERT INTO change_log (kind, org_id, id, at) "
+                                      "SELECT 'member', org_id, group_id, ?3 FROM group_members "
+                                      "WHERE org_id = ?1 AND user_id = ?2 ORDER BY rowid",
+                               .entity = "change"},
+    /* Cascades to group_members and console_sessions (foreign keys). */
+    [Q_USER_DELETE] = {.name = "user_delete",
+                       .sql = "DELETE FROM users WHERE org_id = ?1 AND id = ?2",
+                       .entity = "user"},
+    [Q_USER_COUNT_ROLE] = {.name = "user_count_role",
+                           .sql = "SELECT COUNT(*) FROM users WHERE org_id = ?1 AND role = ?2"},
 
     [Q_TOKEN_INSERT] = {.name = "token_insert",
                         .sql = "INSERT INTO access_tokens (" TOKEN_COLS
@@ -220,6 +252,13 @@ static const query q_table[Q_COUNT] = {
                               "SELECT " GROUP_COLS " FROM groups WHERE org_id = ?1 ORDER BY rowid"},
     [Q_GROUP_EACH_ALL] = {.name = "group_each",
                           .sql = "SELECT " GROUP_COLS " FROM groups ORDER BY rowid"},
+    [Q_GROUP_UPDATE] = {.name = "group_update",
+                        .sql = "UPDATE groups SET name = ?3 WHERE org_id = ?1 AND id = ?2",
+                        .entity = "group"},
+    /* Cascades to group_grants and group_members (foreign keys). */
+    [Q_GROUP_DELETE] = {.name = "group_delete",
+                        .sql = "DELETE FROM groups WHERE org_id = ?1 AND id = ?2",
+                        .entity = "group"},
 
     /* Idempotent: an existing grant is left as it is (foreign keys still apply). */
     [Q_GRANT_INSERT] = {.name = "grant_insert",
@@ -234,6 +273,14 @@ static const query q_table[Q_COUNT] = {
                           .sql = "SELECT " GRANT_COLS
                                  " FROM group_grants WHERE ?1 = '' OR group_id = ?1 "
                                  "ORDER BY rowid"},
+    /* Whether the group and the app of a grant exist in its org. */
+    [Q_GRANT_REFS] = {.name = "grant_delete",
+                      .sql = "SELECT EXISTS (SELECT 1 FROM groups WHERE org_id = ?1 AND id = ?2), "
+                             "EXISTS (SELECT 1 FROM apps WHERE org_id = ?1 AND id = ?3)"},
+    [Q_GRANT_DELETE] = {.name = "grant_delete",
+                        .sql = "DELETE FROM group_grants WHERE org_id = ?1 AND group_id = ?2 "
+                               "AND app_id = ?3 AND permission = ?4",
+                        .entity = "grant"},
 
     [Q_MEMBER_INSERT] = {.name = "member_insert",
                          .sql = "INSERT OR IGNORE INTO group_members (" MEMBER_COLS
@@ -247,6 +294,10 @@ static const query q_table[Q_COUNT] = {
                            .sql = "SELECT " MEMBER_COLS
                                   " FROM group_members WHERE ?1 = '' OR group_id = ?1 "
                                   "ORDER BY rowid"},
+    [Q_MEMBER_DELETE] = {.name = "member_delete",
+                         .sql = "DELETE FROM group_members WHERE org_id = ?1 AND group_id = ?2 "
+                                "AND user_id = ?3",
+                         .entity = "member"},
 
     [Q_APP_INSERT] = {.name = "app_insert",
                       .sql = "INSERT INTO apps (" APP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -258,6 +309,10 @@ static const query q_table[Q_COUNT] = {
     [Q_APP_EACH_ORG] = {.name = "app_each",
                         .sql = "SELECT " APP_COLS " FROM apps WHERE org_id = ?1 ORDER BY rowid"},
     [Q_APP_EACH_ALL] = {.name = "app_each", .sql = "SELECT " APP_COLS " FROM apps ORDER BY rowid"},
+    [Q_APP_UPDATE] = {.name = "app_update",
+                      .sql = "UPDATE apps SET name = ?3, mode = ?4, allowed_origins = ?5 "
+                             "WHERE org_id = ?1 AND id = ?2",
+                      .entity = "app"},
 
     /* Inside the write transaction, so no other writer can take the same number. */
     [Q_VERSION_NEXT] =
@@ -306,6 +361,23 @@ static const query q_table[Q_COUNT] = {
     [Q_SESSION_GET] = {.name = "session_get",
                        .sql = "SELECT " SESSION_COLS " FROM sessions WHERE jti = ?1",
                        .entity = "session"},
+
+    /* Housekeeping, run by console_session_insert: drops every expired row. */
+    [Q_CONSOLE_PURGE] = {.name = "console_session_insert",
+                         .sql = "DELETE FROM console_sessions WHERE expires_at <= ?1",
+                         .entity = "console session"},
+    [Q_CONSOLE_INSERT] = {.name = "console_session_insert",
+                          .sql = "INSERT INTO console_sessions (" CONSOLE_COLS
+                                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                          .entity = "console session",
+                          .missing = "referenced user does not exist in this org"},
+    [Q_CONSOLE_GET] = {.name = "console_session_get",
+                       .sql = "SELECT " CONSOLE_COLS
+                              " FROM console_sessions WHERE id_hash = ?1 AND expires_at > ?2",
+                       .entity = "console session"},
+    [Q_CONSOLE_DELETE] = {.name = "console_session_delete",
+                          .sql = "DELETE FROM console_sessions WHERE id_hash = ?1",
+                          .entity = "console session"},
 };
 
 /* ---- the handle ---- */
@@ -675,6 +747,18 @@ static int read_session(sqlite3_stmt *st, void *rec, err_t *e)
     return 0;
 }
 
+static int read_console(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_console_session *cs = rec;
+    memset(cs, 0, sizeof(*cs));
+    if (col_text(st, 0, cs->id_hash, e) || col_text(st, 1, cs->org_id, e) ||
+        col_text(st, 2, cs->user_id, e) || col_text(st, 3, cs->csrf_token, e))
+        return -1;
+    cs->created_at = sqlite3_column_int64(st, 4);
+    cs->expires_at = sqlite3_column_int64(st, 5);
+    return 0;
+}
+
 static int read_audit(sqlite3_stmt *st, void *rec, err_t *e)
 {
     store_audit *a = rec;
@@ -742,6 +826,17 @@ static void bind_user(sqlite3_stmt *st, const void *rec)
     bind_int(st, 7, u->created_at);
 }
 
+/* The columns an update may change (email and created_at stay). */
+static void bind_user_update(sqlite3_stmt *st, const void *rec)
+{
+    const store_user *u = rec;
+    bind_field(st, 1, u->org_id);
+    bind_field(st, 2, u->id);
+    bind_field(st, 3, u->name);
+    bind_field(st, 4, u->role);
+    bind_field(st, 5, u->password_hash);
+}
+
 static void bind_token(sqlite3_stmt *st, const void *rec)
 {
     const store_token *t = rec;
@@ -765,6 +860,14 @@ static void bind_group(sqlite3_stmt *st, const void *rec)
     bind_field(st, 2, g->org_id);
     bind_field(st, 3, g->name);
     bind_int(st, 4, g->created_at);
+}
+
+static void bind_group_update(sqlite3_stmt *st, const void *rec)
+{
+    const store_group *g = rec;
+    bind_field(st, 1, g->org_id);
+    bind_field(st, 2, g->id);
+    bind_field(st, 3, g->name);
 }
 
 static void bind_grant(sqlite3_stmt *st, const void *rec)
@@ -795,6 +898,17 @@ static void bind_app(sqlite3_stmt *st, const void *rec)
     bind_int(st, 6, a->created_at);
 }
 
+/* The columns an update may change (created_at stays). */
+static void bind_app_update(sqlite3_stmt *st, const void *rec)
+{
+    const store_app *a = rec;
+    bind_field(st, 1, a->org_id);
+    bind_field(st, 2, a->id);
+    bind_field(st, 3, a->name);
+    bind_field(st, 4, a->mode);
+    bind_field(st, 5, a->allowed_origins);
+}
+
 static void bind_key(sqlite3_stmt *st, const void *rec)
 {
     const store_key *k = rec;
@@ -821,6 +935,44 @@ static void bind_session(sqlite3_stmt *st, const void *rec)
     bind_int(st, 7, s->issued_at);
     bind_int(st, 8, s->expires_at);
     bind_int(st, 9, s->revoked_at);
+}
+
+static void bind_console(sqlite3_stmt *st, const void *rec)
+{
+    const store_console_session *cs = rec;
+    bind_field(st, 1, cs->id_hash);
+    bind_field(st, 2, cs->org_id);
+    bind_field(st, 3, cs->user_id);
+    bind_field(st, 4, cs->csrf_token);
+    bind_int(st, 5, cs->created_at);
+    bind_int(st, 6, cs->expires_at);
+}
+
+/* An org-owned row named by (org_id, id), plus a time for statements with ?3. */
+typedef struct {
+    const char *org_id;
+    const char *id;
+    int64_t at;
+} row_ref;
+
+static void bind_in_org(sqlite3_stmt *st, const void *rec)
+{
+    const row_ref *r = rec;
+    bind_text(st, 1, r->org_id);
+    bind_text(st, 2, r->id);
+}
+
+static void bind_in_org_at(sqlite3_stmt *st, const void *rec)
+{
+    const row_ref *r = rec;
+    bind_in_org(st, rec);
+    bind_int(st, 3, r->at);
+}
+
+/* One text key as ?1 (rec is the string itself). */
+static void bind_key_text(sqlite3_stmt *st, const void *rec)
+{
+    bind_text(st, 1, rec);
 }
 
 static void bind_audit(sqlite3_stmt *st, const void *rec)
@@ -995,6 +1147,48 @@ static int sq_user_each(store *s, const char *org_id, store_each_fn fn, void *ct
                          fn, ctx, e);
 }
 
+static int sq_user_update(store *s, const store_user *u, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"user", u->org_id, u->id, audit};
+    one_stmt one = {Q_USER_UPDATE, bind_user_update, u, 1};
+    return write_run(from(s), one_stmt_body, &one, &m, e);
+}
+
+/* The "member" change rows first (they are read from the memberships the
+ * delete is about to cascade away), then the delete, which decides
+ * ERR_NOT_FOUND and so rolls the change rows back with it. */
+static int user_delete_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    const row_ref *r = arg;
+    if (exec_bound(ss, Q_USER_MEMBER_CHANGES, bind_in_org_at, r, 0, e) != 0)
+        return -1;
+    return exec_bound(ss, Q_USER_DELETE, bind_in_org, r, 1, e);
+}
+
+static int sq_user_delete(store *s, const char *org_id, const char *id, const store_audit *audit,
+                          err_t *e)
+{
+    row_ref r = {org_id, id, clock_now()};
+    write_meta m = {"user", org_id, id, audit};
+    if (org_id == NULL || id == NULL)
+        return err_set(e, ERR_NOT_FOUND, "user not found");
+    return write_run(from(s), user_delete_body, &r, &m, e);
+}
+
+static int sq_user_count_role(store *s, const char *org_id, const char *role, int64_t *count,
+                              err_t *e)
+{
+    store_sqlite *ss = from(s);
+    if (org_id == NULL || role == NULL)
+        return err_set(e, ERR_INVALID_REQUEST, "user_count_role needs an org id and a role");
+    sqlite3_stmt *st = stmt_get(ss, Q_USER_COUNT_ROLE, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, org_id);
+    bind_text(st, 2, role);
+    return fetch_one(ss, Q_USER_COUNT_ROLE, read_int64, count, NULL, e);
+}
+
 static int sq_token_insert(store *s, const store_token *t, const store_audit *audit, err_t *e)
 {
     write_meta m = {"token", t->org_id, t->id, audit};
@@ -1088,6 +1282,24 @@ static int sq_group_each(store *s, const char *org_id, store_each_fn fn, void *c
                          &rec, fn, ctx, e);
 }
 
+static int sq_group_update(store *s, const store_group *g, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"group", g->org_id, g->id, audit};
+    one_stmt one = {Q_GROUP_UPDATE, bind_group_update, g, 1};
+    return write_run(from(s), one_stmt_body, &one, &m, e);
+}
+
+static int sq_group_delete(store *s, const char *org_id, const char *id, const store_audit *audit,
+                           err_t *e)
+{
+    row_ref r = {org_id, id, 0};
+    one_stmt one = {Q_GROUP_DELETE, bind_in_org, &r, 1};
+    write_meta m = {"group", org_id, id, audit};
+    if (org_id == NULL || id == NULL)
+        return err_set(e, ERR_NOT_FOUND, "group not found");
+    return write_run(from(s), one_stmt_body, &one, &m, e);
+}
+
 static int sq_grant_insert(store *s, const store_grant *g, const store_audit *audit, err_t *e)
 {
     write_meta m = {"grant", g->org_id, g->group_id, audit};
@@ -1102,6 +1314,41 @@ static int sq_grant_each(store *s, const char *org_id, const char *group_id, sto
                          &rec, fn, ctx, e);
 }
 
+static int read_two_flags(sqlite3_stmt *st, void *out, err_t *e)
+{
+    int *flags = out;
+    (void)e;
+    flags[0] = sqlite3_column_int(st, 0);
+    flags[1] = sqlite3_column_int(st, 1);
+    return 0;
+}
+
+/* The grant itself may be absent (idempotent); its group and app may not. */
+static int grant_delete_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    const store_grant *g = arg;
+    int exists[2] = {0, 0};
+    sqlite3_stmt *st = stmt_get(ss, Q_GRANT_REFS, e);
+    if (st == NULL)
+        return -1;
+    bind_field(st, 1, g->org_id);
+    bind_field(st, 2, g->group_id);
+    bind_field(st, 3, g->app_id);
+    if (fetch_one(ss, Q_GRANT_REFS, read_two_flags, exists, NULL, e) != 0)
+        return -1;
+    if (!exists[0])
+        return err_set(e, ERR_NOT_FOUND, "group %s not found", g->group_id);
+    if (!exists[1])
+        return err_set(e, ERR_NOT_FOUND, "app %s not found", g->app_id);
+    return exec_bound(ss, Q_GRANT_DELETE, bind_grant, g, 0, e);
+}
+
+static int sq_grant_delete(store *s, const store_grant *g, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"grant", g->org_id, g->group_id, audit};
+    return write_run(from(s), grant_delete_body, g, &m, e);
+}
+
 static int sq_member_insert(store *s, const store_member *mb, const store_audit *audit, err_t *e)
 {
     write_meta m = {"member", mb->org_id, mb->group_id, audit};
@@ -1114,6 +1361,13 @@ static int sq_member_each(store *s, const char *org_id, const char *group_id, st
     store_member rec;
     return each_filtered(from(s), Q_MEMBER_EACH_ORG, Q_MEMBER_EACH_ALL, org_id, group_id,
                          read_member, &rec, fn, ctx, e);
+}
+
+static int sq_member_delete(store *s, const store_member *mb, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"member", mb->org_id, mb->group_id, audit};
+    one_stmt one = {Q_MEMBER_DELETE, bind_member, mb, 1};
+    return write_run(from(s), one_stmt_body, &one, &m, e);
 }
 
 static int sq_app_insert(store *s, const store_app *a, const store_audit *audit, err_t *e)
@@ -1132,6 +1386,13 @@ static int sq_app_each(store *s, const char *org_id, store_each_fn fn, void *ctx
     store_app rec;
     return each_filtered(from(s), Q_APP_EACH_ORG, Q_APP_EACH_ALL, org_id, NULL, read_app, &rec, fn,
                          ctx, e);
+}
+
+static int sq_app_update(store *s, const store_app *a, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"app", a->org_id, a->id, audit};
+    one_stmt one = {Q_APP_UPDATE, bind_app_update, a, 1};
+    return write_run(from(s), one_stmt_body, &one, &m, e);
 }
 
 typedef struct {
@@ -1344,6 +1605,53 @@ static int sq_session_get(store *s, const char *jti, store_session *out, err_t *
         return -1;
     bind_text(st, 1, jti);
     return fetch_one(ss, Q_SESSION_GET, read_session, out, jti, e);
+}
+
+static void bind_now(sqlite3_stmt *st, const void *rec)
+{
+    (void)rec;
+    bind_int(st, 1, clock_now());
+}
+
+/* Housekeeping first (every expired row, of any org), then the new row. */
+static int console_insert_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    if (exec_bound(ss, Q_CONSOLE_PURGE, bind_now, NULL, 0, e) != 0)
+        return -1;
+    return exec_bound(ss, Q_CONSOLE_INSERT, bind_console, arg, 0, e);
+}
+
+/* No change-log row. Details never contain the id hash or the CSRF token. */
+static int sq_console_session_insert(store *s, const store_console_session *cs,
+                                     const store_audit *audit, err_t *e)
+{
+    write_meta m = {NULL, NULL, NULL, audit};
+    if (cs->id_hash[0] == '\0')
+        return err_set(e, ERR_INVALID_REQUEST, "console session without an id hash");
+    return write_run(from(s), console_insert_body, cs, &m, e);
+}
+
+static int sq_console_session_get(store *s, const char *id_hash, store_console_session *out,
+                                  err_t *e)
+{
+    store_sqlite *ss = from(s);
+    sqlite3_stmt *st = stmt_get(ss, Q_CONSOLE_GET, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, id_hash);
+    bind_int(st, 2, clock_now());
+    return fetch_one(ss, Q_CONSOLE_GET, read_console, out, NULL, e);
+}
+
+/* Idempotent: an unknown (or already expired and purged) session is gone already. */
+static int sq_console_session_delete(store *s, const char *id_hash, const store_audit *audit,
+                                     err_t *e)
+{
+    one_stmt one = {Q_CONSOLE_DELETE, bind_key_text, id_hash, 0};
+    write_meta m = {NULL, NULL, NULL, audit};
+    if (id_hash == NULL)
+        return err_set(e, ERR_INVALID_REQUEST, "console_session_delete needs an id hash");
+    return write_run(from(s), one_stmt_body, &one, &m, e);
 }
 
 static int sq_audit_insert(store *s, const store_audit *a, err_t *e)
@@ -1576,6 +1884,9 @@ static const store_ops sqlite_ops = {
     .user_get = sq_user_get,
     .user_find_email = sq_user_find_email,
     .user_each = sq_user_each,
+    .user_update = sq_user_update,
+    .user_delete = sq_user_delete,
+    .user_count_role = sq_user_count_role,
     .token_insert = sq_token_insert,
     .token_get = sq_token_get,
     .token_each = sq_token_each,
@@ -1584,13 +1895,18 @@ static const store_ops sqlite_ops = {
     .group_insert = sq_group_insert,
     .group_get = sq_group_get,
     .group_each = sq_group_each,
+    .group_update = sq_group_update,
+    .group_delete = sq_group_delete,
     .grant_insert = sq_grant_insert,
     .grant_each = sq_grant_each,
+    .grant_delete = sq_grant_delete,
     .member_insert = sq_member_insert,
     .member_each = sq_member_each,
+    .member_delete = sq_member_delete,
     .app_insert = sq_app_insert,
     .app_get = sq_app_get,
     .app_each = sq_app_each,
+    .app_update = sq_app_update,
     .app_version_insert = sq_app_version_insert,
     .app_version_each = sq_app_version_each,
     .app_file_get = sq_app_file_get,
@@ -1600,6 +1916,9 @@ static const store_ops sqlite_ops = {
     .key_set_state = sq_key_set_state,
     .record_batch = sq_record_batch,
     .session_get = sq_session_get,
+    .console_session_insert = sq_console_session_insert,
+    .console_session_get = sq_console_session_get,
+    .console_session_delete = sq_console_session_delete,
     .audit_insert = sq_audit_insert,
     .audit_each = sq_audit_each,
     .change_latest = sq_change_latest,

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "core/clock.h"
+
 #define ORG_A "0a000000-0000-4000-8000-00000000000a"
 #define ORG_B "0b000000-0000-4000-8000-00000000000b"
 
@@ -1388,6 +1390,634 @@ static void test_record_batch_is_atomic(void **state)
     FAILS_WITH(s->ops->record_batch(s, &stray, 1, NULL, 0, &err), ERR_INVALID_REQUEST);
 }
 
+/* ---- updates and deletes ---- */
+
+static void add_user(store *s, const char *org_id, const char *id, const char *email)
+{
+    err_t err;
+    store_user u = user_rec(org_id, id, email);
+    OK(s->ops->user_insert(s, &u, NULL, &err));
+}
+
+static void add_member(store *s, const char *org_id, const char *group_id, const char *user_id)
+{
+    err_t err;
+    store_member m = member_rec(org_id, group_id, user_id);
+    OK(s->ops->member_insert(s, &m, NULL, &err));
+}
+
+static size_t count_members(store *s, const char *org_id, const char *group_id)
+{
+    err_t err;
+    size_t n = 0;
+    OK(s->ops->member_each(s, org_id, group_id, count_rows, &n, &err));
+    return n;
+}
+
+static size_t count_grants(store *s, const char *org_id, const char *group_id)
+{
+    err_t err;
+    size_t n = 0;
+    OK(s->ops->grant_each(s, org_id, group_id, count_rows, &n, &err));
+    return n;
+}
+
+/* Asserts that the changes after `after` are exactly one (kind, org_id, id). */
+static void assert_one_change(store *s, int64_t after, const char *kind, const char *org_id,
+                              const char *id)
+{
+    err_t err;
+    collected c = COLLECTED(store_change);
+    OK(s->ops->changes_since(s, after, collect, &c, &err));
+    assert_int_equal(c.n, 1);
+    assert_change(ITEM(c, store_change, 0), kind, org_id, id);
+    free(c.all);
+}
+
+static store_console_session console_rec(const char *org_id, const char *user_id, char hash_char,
+                                         int64_t expires_at)
+{
+    store_console_session cs;
+    memset(&cs, 0, sizeof(cs));
+    fill_max(cs.id_hash, sizeof(cs.id_hash), hash_char);
+    snprintf(cs.org_id, sizeof(cs.org_id), "%s", org_id);
+    snprintf(cs.user_id, sizeof(cs.user_id), "%s", user_id);
+    fill_max(cs.csrf_token, sizeof(cs.csrf_token), 'f');
+    cs.csrf_token[0] = hash_char; /* tells sessions apart on read */
+    cs.created_at = clock_now();
+    cs.expires_at = expires_at;
+    return cs;
+}
+
+static void assert_console_equal(const store_console_session *a, const store_console_session *b)
+{
+    assert_string_equal(a->id_hash, b->id_hash);
+    assert_string_equal(a->org_id, b->org_id);
+    assert_string_equal(a->user_id, b->user_id);
+    assert_string_equal(a->csrf_token, b->csrf_token);
+    assert_int_equal(a->created_at, b->created_at);
+    assert_int_equal(a->expires_at, b->expires_at);
+}
+
+static void test_user_update(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX], missing[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(id, 1, 1);
+    make_id(missing, 1, 9);
+    store_user u = user_rec(ORG_A, id, "ada@example.com");
+    snprintf(u.role, sizeof(u.role), "owner");
+    OK(s->ops->user_insert(s, &u, NULL, &err));
+    int64_t before = latest(s);
+
+    store_user upd = u;
+    fill_max(upd.name, sizeof(upd.name), 'N');
+    snprintf(upd.role, sizeof(upd.role), "end-user");
+    fill_max(upd.password_hash, sizeof(upd.password_hash), 'H');
+    snprintf(upd.email, sizeof(upd.email), "changed@example.com"); /* not updatable */
+    upd.created_at = u.created_at + 999;                           /* not updatable */
+    store_audit a = audit_rec(ORG_A, 1, "user.updated", 100);
+    OK(s->ops->user_update(s, &upd, &a, &err));
+
+    store_user got, want = u;
+    memcpy(want.name, upd.name, sizeof(want.name));
+    memcpy(want.role, upd.role, sizeof(want.role));
+    memcpy(want.password_hash, upd.password_hash, sizeof(want.password_hash));
+    OK(s->ops->user_get(s, ORG_A, id, &got, &err));
+    assert_user_equal(&got, &want);
+    OK(s->ops->user_find_email(s, ORG_A, "ada@example.com", &got, &err));
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    assert_one_change(s, before, "user", ORG_A, id);
+
+    /* An empty password hash ("no password") is a value like any other. */
+    upd.password_hash[0] = '\0';
+    OK(s->ops->user_update(s, &upd, NULL, &err));
+    OK(s->ops->user_get(s, ORG_A, id, &got, &err));
+    assert_string_equal(got.password_hash, "");
+
+    /* Absent, or of another org: not found, nothing written. */
+    int64_t mark = latest(s);
+    store_user absent = user_rec(ORG_A, missing, "nobody@example.com");
+    store_audit a2 = audit_rec(ORG_A, 2, "user.updated", 101);
+    FAILS_WITH(s->ops->user_update(s, &absent, &a2, &err), ERR_NOT_FOUND);
+    store_user cross = upd;
+    snprintf(cross.org_id, sizeof(cross.org_id), "%s", ORG_B);
+    snprintf(cross.name, sizeof(cross.name), "hijacked");
+    snprintf(cross.role, sizeof(cross.role), "owner");
+    store_audit a3 = audit_rec(ORG_B, 3, "user.updated", 102);
+    FAILS_WITH(s->ops->user_update(s, &cross, &a3, &err), ERR_NOT_FOUND);
+    OK(s->ops->user_get(s, ORG_A, id, &got, &err));
+    assert_string_equal(got.role, "end-user");
+    assert_string_equal(got.name, upd.name);
+    assert_int_equal(latest(s), mark);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    assert_int_equal(count_audit(s, ORG_B), 0);
+}
+
+static void test_user_delete(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char u1[STORE_ID_MAX], u2[STORE_ID_MAX], g1[STORE_ID_MAX], g2[STORE_ID_MAX], g3[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(u1, 1, 1);
+    make_id(u2, 1, 2);
+    make_id(g1, 3, 1);
+    make_id(g2, 3, 2);
+    make_id(g3, 3, 3);
+    add_user(s, ORG_A, u1, "u1@example.com");
+    add_user(s, ORG_A, u2, "u2@example.com");
+    add_group(s, ORG_A, g1);
+    add_group(s, ORG_A, g2);
+    add_group(s, ORG_A, g3);
+    add_member(s, ORG_A, g2, u1);
+    add_member(s, ORG_A, g1, u1);
+    add_member(s, ORG_A, g1, u2);
+    int64_t now = clock_now();
+    store_console_session c1 = console_rec(ORG_A, u1, 'a', now + 3600);
+    store_console_session c2 = console_rec(ORG_A, u2, 'b', now + 3600);
+    OK(s->ops->console_session_insert(s, &c1, NULL, &err));
+    OK(s->ops->console_session_insert(s, &c2, NULL, &err));
+
+    /* Another org's id: not found, nothing deleted or written. */
+    int64_t before = latest(s);
+    store_audit ab = audit_rec(ORG_B, 1, "user.deleted", 100);
+    FAILS_WITH(s->ops->user_delete(s, ORG_B, u1, &ab, &err), ERR_NOT_FOUND);
+    store_user got;
+    OK(s->ops->user_get(s, ORG_A, u1, &got, &err));
+    assert_int_equal(count_members(s, ORG_A, g1), 2);
+    assert_int_equal(count_members(s, ORG_A, g2), 1);
+    assert_int_equal(latest(s), before);
+    assert_int_equal(count_audit(s, ORG_B), 0);
+
+    /* A failing audit row (an id already used) undoes the whole delete. */
+    store_audit a1 = audit_rec(ORG_A, 2, "user.deleted", 101);
+    OK(s->ops->audit_insert(s, &a1, &err));
+    FAILS_WITH(s->ops->user_delete(s, ORG_A, u1, &a1, &err), ERR_CONFLICT);
+    OK(s->ops->user_get(s, ORG_A, u1, &got, &err));
+    assert_int_equal(count_members(s, ORG_A, g1), 2);
+    assert_int_equal(count_members(s, ORG_A, g2), 1);
+    store_console_session cgot;
+    OK(s->ops->console_session_get(s, c1.id_hash, &cgot, &err));
+    assert_int_equal(latest(s), before);
+
+    store_audit a2 = audit_rec(ORG_A, 3, "user.deleted", 102);
+    OK(s->ops->user_delete(s, ORG_A, u1, &a2, &err));
+    FAILS_WITH(s->ops->user_get(s, ORG_A, u1, &got, &err), ERR_NOT_FOUND);
+    assert_int_equal(count_members(s, ORG_A, g1), 1);
+    assert_int_equal(count_members(s, ORG_A, g2), 0);
+    FAILS_WITH(s->ops->console_session_get(s, c1.id_hash, &cgot, &err), ERR_NOT_FOUND);
+    /* The other user keeps everything. */
+    OK(s->ops->user_get(s, ORG_A, u2, &got, &err));
+    OK(s->ops->console_session_get(s, c2.id_hash, &cgot, &err));
+    assert_console_equal(&cgot, &c2);
+    assert_int_equal(count_audit(s, ORG_A), 2); /* a1 (inserted directly) and a2 */
+
+    /* ("user", u1) and one ("member", group) per group u1 was in; order is the backend's. */
+    collected c = COLLECTED(store_change);
+    OK(s->ops->changes_since(s, before, collect, &c, &err));
+    assert_int_equal(c.n, 3);
+    int seen_user = 0, seen_g1 = 0, seen_g2 = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        const store_change *ch = ITEM(c, store_change, i);
+        assert_string_equal(ch->org_id, ORG_A);
+        if (strcmp(ch->kind, "user") == 0 && strcmp(ch->id, u1) == 0)
+            seen_user++;
+        else if (strcmp(ch->kind, "member") == 0 && strcmp(ch->id, g1) == 0)
+            seen_g1++;
+        else if (strcmp(ch->kind, "member") == 0 && strcmp(ch->id, g2) == 0)
+            seen_g2++;
+        else
+            fail_msg("unexpected change (%s, %s)", ch->kind, ch->id);
+    }
+    assert_int_equal(seen_user, 1);
+    assert_int_equal(seen_g1, 1);
+    assert_int_equal(seen_g2, 1);
+    free(c.all);
+
+    /* Gone: a second delete is not found and writes nothing; the email is free again. */
+    int64_t mark = latest(s);
+    store_audit a3 = audit_rec(ORG_A, 4, "user.deleted", 103);
+    FAILS_WITH(s->ops->user_delete(s, ORG_A, u1, &a3, &err), ERR_NOT_FOUND);
+    assert_int_equal(latest(s), mark);
+    assert_int_equal(count_audit(s, ORG_A), 2);
+    add_user(s, ORG_A, u1, "u1@example.com");
+    assert_int_equal(count_members(s, ORG_A, g2), 0); /* no membership comes back */
+
+    /* A user without memberships: one change row. */
+    mark = latest(s);
+    OK(s->ops->user_delete(s, ORG_A, u1, NULL, &err));
+    assert_one_change(s, mark, "user", ORG_A, u1);
+}
+
+static void test_user_count_role(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX];
+    const char *roles[] = {"owner", "owner", "admin", "developer"};
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    for (unsigned i = 0; i < 4; i++) {
+        char email[32];
+        make_id(id, 1, i);
+        snprintf(email, sizeof(email), "a%u@example.com", i);
+        store_user u = user_rec(ORG_A, id, email);
+        snprintf(u.role, sizeof(u.role), "%s", roles[i]);
+        OK(s->ops->user_insert(s, &u, NULL, &err));
+    }
+    make_id(id, 1, 10);
+    store_user ub = user_rec(ORG_B, id, "b@example.com");
+    snprintf(ub.role, sizeof(ub.role), "owner");
+    OK(s->ops->user_insert(s, &ub, NULL, &err));
+
+    int64_t n = -1;
+    OK(s->ops->user_count_role(s, ORG_A, "owner", &n, &err));
+    assert_int_equal(n, 2);
+    OK(s->ops->user_count_role(s, ORG_A, "admin", &n, &err));
+    assert_int_equal(n, 1);
+    OK(s->ops->user_count_role(s, ORG_A, "end-user", &n, &err));
+    assert_int_equal(n, 0);
+    OK(s->ops->user_count_role(s, ORG_B, "owner", &n, &err));
+    assert_int_equal(n, 1);
+    n = -1;
+    OK(s->ops->user_count_role(s, "ffffffff-0000-4000-8000-000000000000", "owner", &n, &err));
+    assert_int_equal(n, 0);
+    OK(s->ops->user_count_role(s, "", "owner", &n, &err)); /* "" is an org id, not "every org" */
+    assert_int_equal(n, 0);
+    FAILS_WITH(s->ops->user_count_role(s, NULL, "owner", &n, &err), ERR_INVALID_REQUEST);
+
+    /* Follows demotions and deletions. */
+    make_id(id, 1, 0);
+    store_user u = user_rec(ORG_A, id, "a0@example.com");
+    snprintf(u.role, sizeof(u.role), "admin");
+    OK(s->ops->user_update(s, &u, NULL, &err));
+    OK(s->ops->user_count_role(s, ORG_A, "owner", &n, &err));
+    assert_int_equal(n, 1);
+    make_id(id, 1, 1);
+    OK(s->ops->user_delete(s, ORG_A, id, NULL, &err));
+    OK(s->ops->user_count_role(s, ORG_A, "owner", &n, &err));
+    assert_int_equal(n, 0);
+    OK(s->ops->user_count_role(s, ORG_A, "admin", &n, &err));
+    assert_int_equal(n, 2);
+}
+
+static void test_group_update(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char gid[STORE_ID_MAX], missing[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(gid, 3, 1);
+    make_id(missing, 3, 9);
+    add_group(s, ORG_A, gid);
+    int64_t before = latest(s);
+
+    store_group g = group_rec(ORG_A, gid, "");
+    fill_max(g.name, sizeof(g.name), 'r');
+    g.created_at = 5; /* not updatable */
+    store_audit a = audit_rec(ORG_A, 1, "group.updated", 100);
+    OK(s->ops->group_update(s, &g, &a, &err));
+    store_group got;
+    OK(s->ops->group_get(s, ORG_A, gid, &got, &err));
+    assert_string_equal(got.name, g.name);
+    assert_int_equal(got.created_at, 1700000004);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    assert_one_change(s, before, "group", ORG_A, gid);
+
+    int64_t mark = latest(s);
+    store_group cross = group_rec(ORG_B, gid, "hijacked");
+    store_audit ab = audit_rec(ORG_B, 2, "group.updated", 101);
+    FAILS_WITH(s->ops->group_update(s, &cross, &ab, &err), ERR_NOT_FOUND);
+    store_group absent = group_rec(ORG_A, missing, "nobody");
+    store_audit a3 = audit_rec(ORG_A, 3, "group.updated", 102);
+    FAILS_WITH(s->ops->group_update(s, &absent, &a3, &err), ERR_NOT_FOUND);
+    OK(s->ops->group_get(s, ORG_A, gid, &got, &err));
+    assert_string_equal(got.name, g.name);
+    assert_int_equal(latest(s), mark);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    assert_int_equal(count_audit(s, ORG_B), 0);
+}
+
+static void test_group_delete(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char g1[STORE_ID_MAX], g2[STORE_ID_MAX], app[STORE_ID_MAX], u1[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(g1, 3, 1);
+    make_id(g2, 3, 2);
+    make_id(app, 4, 1);
+    make_id(u1, 1, 1);
+    add_group(s, ORG_A, g1);
+    add_group(s, ORG_A, g2);
+    add_app(s, ORG_A, app);
+    add_user(s, ORG_A, u1, "u1@example.com");
+    store_grant grants[] = {grant_rec(ORG_A, g1, app, "apps:view"),
+                            grant_rec(ORG_A, g1, app, "apps:update"),
+                            grant_rec(ORG_A, g2, app, "apps:view")};
+    for (size_t i = 0; i < 3; i++)
+        OK(s->ops->grant_insert(s, &grants[i], NULL, &err));
+    add_member(s, ORG_A, g1, u1);
+    add_member(s, ORG_A, g2, u1);
+    int64_t before = latest(s);
+
+    /* Another org's id, a failing audit row: nothing deleted or written. */
+    store_audit ab = audit_rec(ORG_B, 1, "group.deleted", 100);
+    FAILS_WITH(s->ops->group_delete(s, ORG_B, g1, &ab, &err), ERR_NOT_FOUND);
+    store_audit dup = audit_rec(ORG_A, 2, "group.deleted", 101);
+    OK(s->ops->audit_insert(s, &dup, &err));
+    FAILS_WITH(s->ops->group_delete(s, ORG_A, g1, &dup, &err), ERR_CONFLICT);
+    store_group got;
+    OK(s->ops->group_get(s, ORG_A, g1, &got, &err));
+    assert_int_equal(count_grants(s, ORG_A, g1), 2);
+    assert_int_equal(count_members(s, ORG_A, g1), 1);
+    assert_int_equal(latest(s), before);
+    assert_int_equal(count_audit(s, ORG_B), 0);
+
+    store_audit a = audit_rec(ORG_A, 3, "group.deleted", 102);
+    OK(s->ops->group_delete(s, ORG_A, g1, &a, &err));
+    FAILS_WITH(s->ops->group_get(s, ORG_A, g1, &got, &err), ERR_NOT_FOUND);
+    assert_int_equal(count_grants(s, ORG_A, g1), 0);
+    assert_int_equal(count_members(s, ORG_A, g1), 0);
+    assert_int_equal(count_grants(s, ORG_A, g2), 1); /* the other group is untouched */
+    assert_int_equal(count_members(s, ORG_A, g2), 1);
+    store_user ugot;
+    OK(s->ops->user_get(s, ORG_A, u1, &ugot, &err));
+    store_app agot;
+    OK(s->ops->app_get(s, ORG_A, app, &agot, &err));
+    assert_one_change(s, before, "group", ORG_A, g1);
+    assert_int_equal(count_audit(s, ORG_A), 2); /* dup (inserted directly) and a */
+
+    int64_t mark = latest(s);
+    store_audit a4 = audit_rec(ORG_A, 4, "group.deleted", 103);
+    FAILS_WITH(s->ops->group_delete(s, ORG_A, g1, &a4, &err), ERR_NOT_FOUND);
+    assert_int_equal(latest(s), mark);
+    assert_int_equal(count_audit(s, ORG_A), 2);
+    /* The id can be used again, and starts empty. */
+    add_group(s, ORG_A, g1);
+    assert_int_equal(count_grants(s, ORG_A, g1), 0);
+}
+
+static void test_member_delete(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char g1[STORE_ID_MAX], u1[STORE_ID_MAX], u2[STORE_ID_MAX], gb[STORE_ID_MAX], ub[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(g1, 3, 1);
+    make_id(gb, 3, 2);
+    make_id(u1, 1, 1);
+    make_id(u2, 1, 2);
+    make_id(ub, 1, 3);
+    add_group(s, ORG_A, g1);
+    add_group(s, ORG_B, gb);
+    add_user(s, ORG_A, u1, "u1@example.com");
+    add_user(s, ORG_A, u2, "u2@example.com");
+    add_user(s, ORG_B, ub, "ub@example.com");
+    add_member(s, ORG_A, g1, u1);
+    add_member(s, ORG_A, g1, u2);
+    add_member(s, ORG_B, gb, ub);
+    int64_t before = latest(s);
+
+    store_member m1 = member_rec(ORG_A, g1, u1);
+    store_audit a = audit_rec(ORG_A, 1, "group.member_removed", 100);
+    OK(s->ops->member_delete(s, &m1, &a, &err));
+    collected c = COLLECTED(store_member);
+    OK(s->ops->member_each(s, ORG_A, g1, collect, &c, &err));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(ITEM(c, store_member, 0)->user_id, u2);
+    free(c.all);
+    store_user got;
+    OK(s->ops->user_get(s, ORG_A, u1, &got, &err)); /* the user stays */
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    assert_one_change(s, before, "member", ORG_A, g1);
+
+    /* Not there (any more), or named through another org: not found, nothing written. */
+    int64_t mark = latest(s);
+    store_audit a2 = audit_rec(ORG_A, 2, "group.member_removed", 101);
+    FAILS_WITH(s->ops->member_delete(s, &m1, &a2, &err), ERR_NOT_FOUND);
+    store_member cross = member_rec(ORG_B, g1, u2);
+    store_audit a3 = audit_rec(ORG_B, 3, "group.member_removed", 102);
+    FAILS_WITH(s->ops->member_delete(s, &cross, &a3, &err), ERR_NOT_FOUND);
+    store_member cross2 = member_rec(ORG_A, gb, ub);
+    FAILS_WITH(s->ops->member_delete(s, &cross2, &a2, &err), ERR_NOT_FOUND);
+    assert_int_equal(count_members(s, ORG_A, g1), 1);
+    assert_int_equal(count_members(s, ORG_B, gb), 1);
+    assert_int_equal(latest(s), mark);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    assert_int_equal(count_audit(s, ORG_B), 0);
+}
+
+static void test_grant_delete(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char g1[STORE_ID_MAX], app[STORE_ID_MAX], gb[STORE_ID_MAX], ab[STORE_ID_MAX],
+        missing[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(g1, 3, 1);
+    make_id(gb, 3, 2);
+    make_id(app, 4, 1);
+    make_id(ab, 4, 2);
+    make_id(missing, 9, 9);
+    add_group(s, ORG_A, g1);
+    add_group(s, ORG_B, gb);
+    add_app(s, ORG_A, app);
+    add_app(s, ORG_B, ab);
+    store_grant view = grant_rec(ORG_A, g1, app, "apps:view");
+    store_grant update = grant_rec(ORG_A, g1, app, "apps:update");
+    store_grant bview = grant_rec(ORG_B, gb, ab, "apps:view");
+    OK(s->ops->grant_insert(s, &view, NULL, &err));
+    OK(s->ops->grant_insert(s, &update, NULL, &err));
+    OK(s->ops->grant_insert(s, &bview, NULL, &err));
+    int64_t before = latest(s);
+
+    store_audit a1 = audit_rec(ORG_A, 1, "group.revoked", 100);
+    OK(s->ops->grant_delete(s, &view, &a1, &err));
+    collected c = COLLECTED(store_grant);
+    OK(s->ops->grant_each(s, ORG_A, g1, collect, &c, &err));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(ITEM(c, store_grant, 0)->permission, "apps:update");
+    free(c.all);
+    assert_one_change(s, before, "grant", ORG_A, g1);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+
+    /* Idempotent: absent succeeds, still with its change row and audit event. */
+    int64_t mark = latest(s);
+    store_audit a2 = audit_rec(ORG_A, 2, "group.revoked", 101);
+    OK(s->ops->grant_delete(s, &view, &a2, &err));
+    assert_one_change(s, mark, "grant", ORG_A, g1);
+    assert_int_equal(count_audit(s, ORG_A), 2);
+    assert_int_equal(count_grants(s, ORG_A, g1), 1);
+
+    /* Another org's group or app, or a missing one: not found, nothing written. */
+    mark = latest(s);
+    store_audit a3 = audit_rec(ORG_A, 3, "group.revoked", 102);
+    store_grant cross_org = grant_rec(ORG_B, g1, app, "apps:update");
+    FAILS_WITH(s->ops->grant_delete(s, &cross_org, &a3, &err), ERR_NOT_FOUND);
+    store_grant cross_group = grant_rec(ORG_A, gb, app, "apps:view");
+    FAILS_WITH(s->ops->grant_delete(s, &cross_group, &a3, &err), ERR_NOT_FOUND);
+    store_grant cross_app = grant_rec(ORG_A, g1, ab, "apps:view");
+    FAILS_WITH(s->ops->grant_delete(s, &cross_app, &a3, &err), ERR_NOT_FOUND);
+    store_grant b_from_a = grant_rec(ORG_A, gb, ab, "apps:view");
+    FAILS_WITH(s->ops->grant_delete(s, &b_from_a, &a3, &err), ERR_NOT_FOUND);
+    store_grant no_group = grant_rec(ORG_A, missing, app, "apps:update");
+    FAILS_WITH(s->ops->grant_delete(s, &no_group, &a3, &err), ERR_NOT_FOUND);
+    store_grant no_app = grant_rec(ORG_A, g1, missing, "apps:update");
+    FAILS_WITH(s->ops->grant_delete(s, &no_app, &a3, &err), ERR_NOT_FOUND);
+    assert_int_equal(count_grants(s, ORG_A, g1), 1);
+    assert_int_equal(count_grants(s, ORG_B, gb), 1);
+    assert_int_equal(latest(s), mark);
+    assert_int_equal(count_audit(s, ORG_A), 2);
+    assert_int_equal(count_audit(s, ORG_B), 0);
+
+    /* A failing audit row undoes the delete. */
+    FAILS_WITH(s->ops->grant_delete(s, &update, &a1, &err), ERR_CONFLICT);
+    assert_int_equal(count_grants(s, ORG_A, g1), 1);
+    assert_int_equal(latest(s), mark);
+}
+
+static void test_app_update(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX], missing[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(id, 4, 1);
+    make_id(missing, 4, 9);
+    add_app(s, ORG_A, id);
+    int64_t before = latest(s);
+
+    store_app upd = app_rec(ORG_A, id);
+    fill_max(upd.name, sizeof(upd.name), 'n');
+    snprintf(upd.mode, sizeof(upd.mode), "public");
+    fill_max(upd.allowed_origins, sizeof(upd.allowed_origins), 'o');
+    upd.allowed_origins[10] = '\n';
+    upd.created_at = 7; /* not updatable */
+    store_audit a = audit_rec(ORG_A, 1, "app.updated", 100);
+    OK(s->ops->app_update(s, &upd, &a, &err));
+    store_app got, want = upd;
+    want.created_at = 1700000005;
+    OK(s->ops->app_get(s, ORG_A, id, &got, &err));
+    assert_app_equal(&got, &want);
+    assert_one_change(s, before, "app", ORG_A, id);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+
+    /* Origins may become empty. */
+    upd.allowed_origins[0] = '\0';
+    OK(s->ops->app_update(s, &upd, NULL, &err));
+    OK(s->ops->app_get(s, ORG_A, id, &got, &err));
+    assert_string_equal(got.allowed_origins, "");
+
+    int64_t mark = latest(s);
+    store_app cross = app_rec(ORG_B, id);
+    store_audit ab = audit_rec(ORG_B, 2, "app.updated", 101);
+    FAILS_WITH(s->ops->app_update(s, &cross, &ab, &err), ERR_NOT_FOUND);
+    store_app absent = app_rec(ORG_A, missing);
+    store_audit a3 = audit_rec(ORG_A, 3, "app.updated", 102);
+    FAILS_WITH(s->ops->app_update(s, &absent, &a3, &err), ERR_NOT_FOUND);
+    OK(s->ops->app_get(s, ORG_A, id, &got, &err));
+    assert_string_equal(got.name, upd.name);
+    assert_string_equal(got.mode, "public");
+    assert_int_equal(latest(s), mark);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    assert_int_equal(count_audit(s, ORG_B), 0);
+}
+
+/* ---- console sessions ---- */
+
+static void test_console_sessions(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char u1[STORE_ID_MAX], ub[STORE_ID_MAX], missing[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(u1, 1, 1);
+    make_id(ub, 1, 2);
+    make_id(missing, 1, 9);
+    add_user(s, ORG_A, u1, "u1@example.com");
+    add_user(s, ORG_B, ub, "ub@example.com");
+    int64_t changes = latest(s);
+    int64_t now = clock_now();
+
+    store_console_session cs = console_rec(ORG_A, u1, 'a', now + 43200);
+    store_audit a1 = audit_rec(ORG_A, 1, "console.signed_in", 100);
+    OK(s->ops->console_session_insert(s, &cs, &a1, &err));
+    store_console_session got;
+    OK(s->ops->console_session_get(s, cs.id_hash, &got, &err));
+    assert_console_equal(&got, &cs);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+
+    /* A duplicate hash conflicts (no hash in the detail) and writes no audit event. */
+    store_console_session dup = console_rec(ORG_A, u1, 'a', now + 60);
+    store_audit a2 = audit_rec(ORG_A, 2, "console.signed_in", 101);
+    FAILS_WITH(s->ops->console_session_insert(s, &dup, &a2, &err), ERR_CONFLICT);
+    assert_null(strstr(err.detail, "aaaaaaaa"));
+    OK(s->ops->console_session_get(s, cs.id_hash, &got, &err));
+    assert_int_equal(got.expires_at, cs.expires_at);
+
+    /* The user must exist in the session's org. */
+    store_console_session cross = console_rec(ORG_B, u1, 'b', now + 60);
+    FAILS_WITH(s->ops->console_session_insert(s, &cross, &a2, &err), ERR_INVALID_REQUEST);
+    store_console_session cross2 = console_rec(ORG_A, ub, 'b', now + 60);
+    FAILS_WITH(s->ops->console_session_insert(s, &cross2, &a2, &err), ERR_INVALID_REQUEST);
+    store_console_session nouser = console_rec(ORG_A, missing, 'b', now + 60);
+    FAILS_WITH(s->ops->console_session_insert(s, &nouser, &a2, &err), ERR_INVALID_REQUEST);
+    FAILS_WITH(s->ops->console_session_get(s, cross.id_hash, &got, &err), ERR_NOT_FOUND);
+    store_console_session nohash = console_rec(ORG_A, u1, 'c', now + 60);
+    nohash.id_hash[0] = '\0';
+    FAILS_WITH(s->ops->console_session_insert(s, &nohash, &a2, &err), ERR_INVALID_REQUEST);
+    /* A failing audit row undoes the insert. */
+    store_console_session c3 = console_rec(ORG_A, u1, 'd', now + 60);
+    FAILS_WITH(s->ops->console_session_insert(s, &c3, &a1, &err), ERR_CONFLICT);
+    FAILS_WITH(s->ops->console_session_get(s, c3.id_hash, &got, &err), ERR_NOT_FOUND);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    assert_int_equal(count_audit(s, ORG_B), 0);
+
+    /* Expired (expires_at <= now) reads as absent; the hash stays out of the detail. */
+    store_console_session old = console_rec(ORG_A, u1, 'e', now - 1);
+    OK(s->ops->console_session_insert(s, &old, NULL, &err));
+    FAILS_WITH(s->ops->console_session_get(s, old.id_hash, &got, &err), ERR_NOT_FOUND);
+    assert_null(strstr(err.detail, "eeeeeeee"));
+    store_console_session edge = console_rec(ORG_A, u1, '0', now);
+    OK(s->ops->console_session_insert(s, &edge, NULL, &err));
+    FAILS_WITH(s->ops->console_session_get(s, edge.id_hash, &got, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->console_session_get(s, "no-such-hash", &got, &err), ERR_NOT_FOUND);
+    /* The housekeeping of a later insert does not touch live sessions. */
+    store_console_session c4 = console_rec(ORG_A, u1, '4', now + 120);
+    OK(s->ops->console_session_insert(s, &c4, NULL, &err));
+    OK(s->ops->console_session_get(s, cs.id_hash, &got, &err));
+    OK(s->ops->console_session_get(s, c4.id_hash, &got, &err));
+    assert_console_equal(&got, &c4);
+
+    /* Delete: gone; again is fine (idempotent) and still audited. */
+    store_audit a3 = audit_rec(ORG_A, 3, "console.signed_out", 102);
+    OK(s->ops->console_session_delete(s, cs.id_hash, &a3, &err));
+    FAILS_WITH(s->ops->console_session_get(s, cs.id_hash, &got, &err), ERR_NOT_FOUND);
+    OK(s->ops->console_session_get(s, c4.id_hash, &got, &err));
+    store_audit a4 = audit_rec(ORG_A, 4, "console.signed_out", 103);
+    OK(s->ops->console_session_delete(s, cs.id_hash, &a4, &err));
+    assert_int_equal(count_audit(s, ORG_A), 3);
+    /* A failing audit row undoes the delete. */
+    FAILS_WITH(s->ops->console_session_delete(s, c4.id_hash, &a4, &err), ERR_CONFLICT);
+    OK(s->ops->console_session_get(s, c4.id_hash, &got, &err));
+    assert_int_equal(count_audit(s, ORG_A), 3);
+
+    /* No change-log rows from any of it. */
+    assert_int_equal(latest(s), changes);
+}
+
 /* ---- two handles on one database ---- */
 
 static void test_peer_sees_writes(void **state)
@@ -1589,6 +2219,15 @@ int store_contract_run_peers(const char *backend_name, store *(*open_fresh)(void
         CASE(test_audit_each),
         CASE(test_record_batch),
         CASE(test_record_batch_is_atomic),
+        CASE(test_user_update),
+        CASE(test_user_delete),
+        CASE(test_user_count_role),
+        CASE(test_group_update),
+        CASE(test_group_delete),
+        CASE(test_member_delete),
+        CASE(test_grant_delete),
+        CASE(test_app_update),
+        CASE(test_console_sessions),
         CASE(test_peer_sees_writes),
         CASE(test_peer_concurrent_batches),
         CASE(test_peer_concurrent_versions),

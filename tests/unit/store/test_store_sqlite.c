@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "core/assets.h"
 #include "core/clock.h"
 
 static char tmp_dir[64];    /* mkdtemp result; removed by remove_tmp_dir */
@@ -67,6 +68,21 @@ static void raw_exec(const char *path, const char *sql)
     if (rc != SQLITE_OK)
         fail_msg("%s: %s", sql, msg ? msg : "?");
     sqlite3_close(db);
+}
+
+/* The single integer that sql (a SELECT) returns on a raw connection to path. */
+static int64_t raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
 }
 
 /* ---- store_open ---- */
@@ -220,6 +236,97 @@ static void test_wal_mode_on_disk(void **state)
     sqlite3_close(db);
 }
 
+/* A database that an older tessera created and migrated to 001 only (built
+ * here the way migrate() did it then, from the compiled-in 001 file) gets
+ * 002 applied, keeps its rows, and the new operations work on them. */
+static void test_migrate_001_database_to_002(void **state)
+{
+    (void)state;
+    err_t err = {0};
+    char uid[STORE_ID_MAX], gid[STORE_ID_MAX], sql[1024];
+    make_id(uid, 1, 1);
+    make_id(gid, 3, 1);
+    store *s = open_fresh(); /* creates the file; not migrated */
+    assert_non_null(s);
+    const asset *v1 = assets_find("migrations/sqlite/001_init.sql");
+    assert_non_null(v1);
+    raw_exec(last_path, "CREATE TABLE schema_migrations ("
+                        "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    raw_exec(last_path, (const char *)v1->data);
+    raw_exec(last_path, "INSERT INTO schema_migrations (version, applied_at) VALUES (1, 1)");
+    snprintf(sql, sizeof(sql),
+             "PRAGMA foreign_keys=ON;"
+             "INSERT INTO orgs VALUES ('%s', 'Old', 'standard', 3600, 86400, 1);"
+             "INSERT INTO users VALUES ('%s', '%s', 'old@example.com', 'Old', 'owner', '', 2);"
+             "INSERT INTO groups VALUES ('%s', '%s', 'Old group', 3);"
+             "INSERT INTO group_members VALUES ('%s', '%s', '%s');",
+             ORG_A, uid, ORG_A, gid, ORG_A, ORG_A, gid, uid);
+    raw_exec(last_path, sql);
+    assert_int_equal(raw_int(last_path, "SELECT count(*) FROM sqlite_master "
+                                        "WHERE name = 'console_sessions'"),
+                     0);
+
+    if (s->ops->migrate(s, &err) != 0)
+        fail_msg("migrate: %s", err.detail);
+    assert_int_equal(raw_int(last_path, "SELECT count(*) FROM schema_migrations"), 2);
+    assert_int_equal(raw_int(last_path, "SELECT max(version) FROM schema_migrations"), 2);
+    assert_int_equal(raw_int(last_path, "SELECT count(*) FROM sqlite_master "
+                                        "WHERE name = 'console_sessions'"),
+                     1);
+    OK(s->ops->migrate(s, &err)); /* idempotent */
+    assert_int_equal(raw_int(last_path, "SELECT count(*) FROM schema_migrations"), 2);
+
+    store_user u;
+    OK(s->ops->user_get(s, ORG_A, uid, &u, &err));
+    assert_string_equal(u.email, "old@example.com");
+    store_console_session cs = console_rec(ORG_A, uid, 'a', clock_now() + 600), got;
+    OK(s->ops->console_session_insert(s, &cs, NULL, &err));
+    OK(s->ops->console_session_get(s, cs.id_hash, &got, &err));
+    assert_console_equal(&got, &cs);
+    int64_t n = 0;
+    OK(s->ops->user_count_role(s, ORG_A, "owner", &n, &err));
+    assert_int_equal(n, 1);
+    OK(s->ops->user_delete(s, ORG_A, uid, NULL, &err));
+    FAILS_WITH(s->ops->console_session_get(s, cs.id_hash, &got, &err), ERR_NOT_FOUND);
+    assert_int_equal(raw_int(last_path, "SELECT count(*) FROM console_sessions"), 0);
+    assert_int_equal(raw_int(last_path, "SELECT count(*) FROM group_members"), 0);
+    s->ops->close(s);
+}
+
+/* console_session_insert drops the expired rows (and only those). */
+static void test_console_session_housekeeping(void **state)
+{
+    store *s = *state;
+    err_t err = {0};
+    char uid[STORE_ID_MAX];
+    make_id(uid, 1, 1);
+    add_org(s, ORG_A);
+    store_user u = user_rec(ORG_A, uid, "u@example.com");
+    OK(s->ops->user_insert(s, &u, NULL, &err));
+    int64_t now = clock_now();
+    /* 50 sessions that expired long ago, as a crashed server would leave them. */
+    raw_exec(last_path, "PRAGMA foreign_keys=ON;"
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                        "WHERE i < 50) "
+                        "INSERT INTO console_sessions SELECT 'x' || i, org_id, id, 'c', 0, i "
+                        "FROM users, n");
+    assert_int_equal(raw_int(last_path, "SELECT count(*) FROM console_sessions"), 50);
+    store_console_session live = console_rec(ORG_A, uid, 'b', now + 600);
+    OK(s->ops->console_session_insert(s, &live, NULL, &err));
+    assert_int_equal(raw_int(last_path, "SELECT count(*) FROM console_sessions"), 1);
+    /* Housekeeping runs before the insert: an already expired row is stored... */
+    store_console_session expiring = console_rec(ORG_A, uid, 'c', now - 1);
+    OK(s->ops->console_session_insert(s, &expiring, NULL, &err));
+    assert_int_equal(raw_int(last_path, "SELECT count(*) FROM console_sessions"), 2);
+    /* ...and dropped by the next one. */
+    store_console_session next = console_rec(ORG_A, uid, 'd', now + 600);
+    OK(s->ops->console_session_insert(s, &next, NULL, &err));
+    assert_int_equal(raw_int(last_path, "SELECT count(*) FROM console_sessions"), 2);
+    store_console_session got;
+    OK(s->ops->console_session_get(s, live.id_hash, &got, &err));
+    OK(s->ops->console_session_get(s, next.id_hash, &got, &err));
+}
+
 /* ---- error mapping ---- */
 
 static void test_long_column_is_internal_error(void **state)
@@ -298,6 +405,8 @@ int main(void)
         cmocka_unit_test(test_unmigrated_store_fails_cleanly),
         cmocka_unit_test(test_concurrent_migrate),
         cmocka_unit_test(test_newer_schema_refused),
+        cmocka_unit_test(test_migrate_001_database_to_002),
+        CASE(test_console_session_housekeeping),
         CASE(test_wal_mode_on_disk),
         CASE(test_long_column_is_internal_error),
         CASE(test_busy_is_unavailable),

@@ -1,0 +1,37 @@
+/* admin_api.h - shared pieces of the admin API handlers (docs/API.md,
+ * "Admin API"): who is calling, and records as JSON. */
+#ifndef TESSERA_API_ADMIN_API_H
+#define TESSERA_API_ADMIN_API_H
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "domain/admin.h"
+
+typedef struct {
+    char org_id[STORE_ID_MAX];
+    char actor[STORE_EMAIL_MAX]; /* the user's email, or "token:<id>" */
+    char role[16];               /* owner | admin | developer */
+    admin_ctx ctx;               /* for domain calls: the worker's store, actor, client, request id */
+} admin_caller;
+
+/* Authenticates the call (admin access token, or console cookie plus CSRF
+ * token for changes), checks that params->value[0] is the caller's org and
+ * that the role may make this kind of request. 0, or -1 after replying. */
+int admin_begin(api_worker *w, http_request *req, const route_params *params, admin_caller *out);
+
+/* Records as the API shows them. New references. */
+json_t *admin_token_json(const store_token *t);
+json_t *admin_app_json(const store_app *a, int64_t latest_version);
+json_t *admin_user_json(const store_user *u);
+json_t *admin_version_json(const store_app_version *v);
+json_t *admin_audit_json(const store_audit *a);
+json_t *admin_origins_json(const char *origins);
+/* ISO 8601 text, or JSON null for 0. */
+json_t *admin_time_json(int64_t t);
+
+/* An optional string member; 0 and *out NULL when absent or null, -1 after
+ * replying 400 when present but not a string. */
+int admin_string_member(http_request *req, json_t *body, const char *key, const char **out);
+
+#endif

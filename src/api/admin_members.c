@@ -1,0 +1,80 @@
+/* /api/v1/organizations/{org}/members: platform users */
+#include <string.h>
+
+#include "api/admin_api.h"
+
+static int add_user(void *ctx, const void *rec)
+{
+    json_array_append_new(ctx, admin_user_json(rec));
+    return 0;
+}
+
+void api_admin_members_list(api_worker *w, http_request *req, const route_params *p)
+{
+    admin_caller c;
+    if (admin_begin(w, req, p, &c) != 0)
+        return;
+    err_t e;
+    json_t *list = json_array();
+    if (w->store->ops->user_each(w->store, c.org_id, add_user, list, &e) != 0) {
+        json_decref(list);
+        http_reply_error(req, &e);
+        return;
+    }
+    api_reply_data(req, 200, list);
+}
+
+void api_admin_members_add(api_worker *w, http_request *req, const route_params *p)
+{
+    admin_caller c;
+    if (admin_begin(w, req, p, &c) != 0)
+        return;
+    json_t *body = api_read_json(req, 8192, 4);
+    if (body == NULL)
+        return;
+    const char *email, *name, *role, *password;
+    store_user u;
+    err_t e;
+    if (admin_string_member(req, body, "email", &email) != 0 || admin_string_member(req, body, "name", &name) != 0 ||
+        admin_string_member(req, body, "role", &role) != 0 ||
+        admin_string_member(req, body, "password", &password) != 0)
+        goto out;
+    if (admin_user_add(&c.ctx, c.org_id, email ? email : "", name, role ? role : "end-user", password, &u, &e) != 0)
+        http_reply_error(req, &e);
+    else
+        api_reply_data(req, 201, admin_user_json(&u));
+out:
+    json_decref(body);
+}
+
+void api_admin_member_update(api_worker *w, http_request *req, const route_params *p)
+{
+    admin_caller c;
+    if (admin_begin(w, req, p, &c) != 0)
+        return;
+    json_t *body = api_read_json(req, 4096, 4);
+    if (body == NULL)
+        return;
+    const char *role;
+    store_user u;
+    err_t e;
+    if (admin_string_member(req, body, "role", &role) == 0) {
+        if (admin_user_set_role(&c.ctx, c.org_id, p->value[1], role ? role : "", &u, &e) != 0)
+            http_reply_error(req, &e);
+        else
+            api_reply_data(req, 200, admin_user_json(&u));
+    }
+    json_decref(body);
+}
+
+void api_admin_member_remove(api_worker *w, http_request *req, const route_params *p)
+{
+    admin_caller c;
+    err_t e;
+    if (admin_begin(w, req, p, &c) != 0)
+        return;
+    if (admin_user_remove(&c.ctx, c.org_id, p->value[1], &e) != 0)
+        http_reply_error(req, &e);
+    else
+        api_reply_data(req, 200, json_pack("{s:s, s:b}", "id", p->value[1], "removed", 1));
+}

@@ -1,0 +1,76 @@
+/* /api/v1/organizations/{org}/access-tokens */
+#include <string.h>
+
+#include "api/admin_api.h"
+#include "core/clock.h"
+
+static int collect(void *ctx, const void *rec)
+{
+    json_array_append_new(ctx, admin_token_json(rec));
+    return 0;
+}
+
+void api_admin_tokens_list(api_worker *w, http_request *req, const route_params *p)
+{
+    admin_caller c;
+    if (admin_begin(w, req, p, &c) != 0)
+        return;
+    err_t e;
+    json_t *list = json_array();
+    if (w->store->ops->token_each(w->store, c.org_id, collect, list, &e) != 0) {
+        json_decref(list);
+        http_reply_error(req, &e);
+        return;
+    }
+    api_reply_data(req, 200, list);
+}
+
+void api_admin_tokens_create(api_worker *w, http_request *req, const route_params *p)
+{
+    admin_caller c;
+    if (admin_begin(w, req, p, &c) != 0)
+        return;
+    json_t *body = api_read_json(req, 4096, 4);
+    if (body == NULL)
+        return;
+    const char *name, *type, *expires;
+    err_t e;
+    int64_t expires_at = clock_now() + (int64_t)ADMIN_TOKEN_DEFAULT_DAYS * 86400;
+    char value[ACCESS_TOKEN_LEN + 1];
+    store_token t;
+    if (admin_string_member(req, body, "name", &name) != 0 || admin_string_member(req, body, "type", &type) != 0 ||
+        admin_string_member(req, body, "expiresAt", &expires) != 0)
+        goto out;
+    if (name == NULL) {
+        err_set(&e, ERR_INVALID_REQUEST, "name is required");
+        http_reply_error(req, &e);
+        goto out;
+    }
+    if (expires != NULL && clock_parse_iso8601(expires, &expires_at) != 0) {
+        err_set(&e, ERR_INVALID_REQUEST, "expiresAt must be an ISO 8601 date or time");
+        http_reply_error(req, &e);
+        goto out;
+    }
+    if (admin_token_create(&c.ctx, c.org_id, name, type ? type : "embed", expires_at, &t, value, &e) != 0) {
+        http_reply_error(req, &e);
+        goto out;
+    }
+    api_reply_data(req, 201, json_pack("{s:s, s:s, s:o}", "id", t.id, "key", value, "expiresAt",
+                                       admin_time_json(t.expires_at)));
+    explicit_bzero(value, sizeof(value));
+out:
+    json_decref(body);
+}
+
+void api_admin_tokens_revoke(api_worker *w, http_request *req, const route_params *p)
+{
+    admin_caller c;
+    if (admin_begin(w, req, p, &c) != 0)
+        return;
+    err_t e;
+    if (admin_token_revoke(&c.ctx, c.org_id, p->value[1], &e) != 0) {
+        http_reply_error(req, &e);
+        return;
+    }
+    api_reply_data(req, 200, json_pack("{s:s, s:b}", "id", p->value[1], "revoked", 1));
+}
