@@ -82,18 +82,6 @@ json_t *admin_token_json(const store_token *t)
                      admin_time_json(t->revoked_at));
 }
 
-json_t *admin_origins_json(const char *origins)
-{
-    json_t *arr = json_array();
-    for (const char *p = origins; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        json_array_append_new(arr, json_stringn(p, n));
-        p += n + (nl ? 1 : 0);
-    }
-    return arr;
-}
-
 json_t *admin_app_json(const store_app *a, int64_t latest_version)
 {
     return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "id", a->id, "name", a->name, "mode", a->mode,

@@ -26,7 +26,6 @@ json_t *admin_app_json(const store_app *a, int64_t latest_version);
 json_t *admin_user_json(const store_user *u);
 json_t *admin_version_json(const store_app_version *v);
 json_t *admin_audit_json(const store_audit *a);
-json_t *admin_origins_json(const char *origins);
 /* ISO 8601 text, or JSON null for 0. */
 json_t *admin_time_json(int64_t t);
 

@@ -3,16 +3,10 @@
 
 #include "api/admin_api.h"
 
-typedef struct {
-    json_t *list;
-    const char *group_id; /* NULL = every group */
-} grant_walk;
-
 static int add_grant(void *ctx, const void *rec)
 {
     const store_grant *g = rec;
-    grant_walk *gw = ctx;
-    json_array_append_new(gw->list, json_pack("{s:s, s:s}", "app_id", g->app_id, "permission", g->permission));
+    json_array_append_new(ctx, json_pack("{s:s, s:s}", "app_id", g->app_id, "permission", g->permission));
     return 0;
 }
 
@@ -26,14 +20,14 @@ static int count_member(void *ctx, const void *rec)
 static json_t *group_summary(store *s, const store_group *g, err_t *e)
 {
     json_int_t members = 0;
-    grant_walk gw = {json_array(), g->id};
+    json_t *grants = json_array();
     if (s->ops->member_each(s, g->org_id, g->id, count_member, &members, e) != 0 ||
-        s->ops->grant_each(s, g->org_id, g->id, add_grant, &gw, e) != 0) {
-        json_decref(gw.list);
+        s->ops->grant_each(s, g->org_id, g->id, add_grant, grants, e) != 0) {
+        json_decref(grants);
         return NULL;
     }
     return json_pack("{s:s, s:s, s:I, s:o}", "id", g->id, "name", g->name, "member_count", members,
-                     "permissions", gw.list);
+                     "permissions", grants);
 }
 
 typedef struct {

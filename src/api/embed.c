@@ -16,6 +16,7 @@
 #include "core/uuid.h"
 #include "core/xalloc.h"
 #include "crypto/crypto.h"
+#include "domain/admin.h"
 #include "domain/email.h"
 #include "domain/embed.h"
 #include "domain/sessions.h"
@@ -33,20 +34,6 @@ static void origins_csp(const char *origins, char *out, size_t cap)
     out[o] = '\0';
     if (o == 0)
         snprintf(out, cap, "'none'");
-}
-
-/* 1 when origin (exact, "scheme://host[:port]") is one of the app's. */
-static int origin_allowed(const store_app *app, const char *origin, size_t n)
-{
-    const char *p = app->allowed_origins;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        if (len == n && strncmp(p, origin, n) == 0)
-            return 1;
-        p += len + (nl ? 1 : 0);
-    }
-    return 0;
 }
 
 /* The origin part of a Referer header value; length 0 when there is none. */
@@ -81,7 +68,7 @@ void api_embed_page(api_worker *w, http_request *req, const route_params *params
     }
     const char *origin;
     size_t n = referer_origin(http_header(req, "Referer"), &origin);
-    if (n > 0 && strncmp(origin, w->app->origin, n) != 0 && !origin_allowed(&app, origin, n)) {
+    if (n > 0 && strncmp(origin, w->app->origin, n) != 0 && !admin_origins_contain(app.allowed_origins, origin, n)) {
         char who[256];
         snprintf(who, sizeof(who), "%.*s", (int)(n < 200 ? n : 200), origin);
         log_msg(LOG_WARN, "embed refused: origin not allowed for this app", "app_id", app.id, "origin",
@@ -101,19 +88,6 @@ void api_embed_page(api_worker *w, http_request *req, const route_params *params
     http_reply_static(req, 200, "text/html; charset=utf-8", page->data, page->len);
 }
 
-static json_t *origins_json(const char *origins)
-{
-    json_t *arr = json_array();
-    const char *p = origins;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        json_array_append_new(arr, json_stringn(p, n));
-        p += n + (nl ? 1 : 0);
-    }
-    return arr;
-}
-
 void api_embed_app(api_worker *w, http_request *req, const route_params *params)
 {
     store_app app;
@@ -122,7 +96,7 @@ void api_embed_app(api_worker *w, http_request *req, const route_params *params)
         return;
     }
     api_reply_data(req, 200, json_pack("{s:s, s:s, s:s, s:o}", "id", app.id, "name", app.name, "mode", app.mode,
-                              "allowed_origins", origins_json(app.allowed_origins)));
+                              "allowed_origins", admin_origins_json(app.allowed_origins)));
 }
 
 void api_embed_session(api_worker *w, http_request *req, const route_params *params)

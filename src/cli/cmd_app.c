@@ -9,20 +9,6 @@
 #include "core/clock.h"
 #include "domain/admin.h"
 
-/* The newline-separated origin list as a JSON array. */
-static json_t *origins_json(const char *origins)
-{
-    json_t *arr = json_array();
-    const char *p = origins;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        json_array_append_new(arr, json_stringn(p, n));
-        p += n + (nl ? 1 : 0);
-    }
-    return arr;
-}
-
 int cmd_app_create(int argc, char **argv)
 {
     static const char *const values[] = {"org", "mode", "allow-origin", NULL};
@@ -47,7 +33,7 @@ int cmd_app_create(int argc, char **argv)
         return cli_fail_err(&e);
     if (a.json)
         cli_print_json(json_pack("{s:s, s:s, s:s, s:o}", "id", app.id, "name", app.name, "mode", app.mode,
-                                 "allowed_origins", origins_json(app.allowed_origins)));
+                                 "allowed_origins", admin_origins_json(app.allowed_origins)));
     else
         puts(app.id);
     return CLI_OK;
@@ -60,9 +46,9 @@ static int print_app(void *ctx, const void *rec)
     if (list) {
         json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:o}", "id", app->id, "name", app->name,
                                               "mode", app->mode, "allowed_origins",
-                                              origins_json(app->allowed_origins)));
+                                              admin_origins_json(app->allowed_origins)));
     } else {
-        json_t *o = origins_json(app->allowed_origins);
+        json_t *o = admin_origins_json(app->allowed_origins);
         char *text = json_dumps(o, JSON_COMPACT);
         printf("%s  %-7s  %s  origins %s\n", app->id, app->mode, app->name, text ? text : "[]");
         free(text);

@@ -85,10 +85,8 @@ int admin_normalize_origin(const char *in, char *out, size_t cap, err_t *e)
     return 0;
 }
 
-/* 1 when origin is one of the lines of list. */
-static int origin_listed(const char *list, const char *origin)
+int admin_origins_contain(const char *list, const char *origin, size_t n)
 {
-    size_t n = strlen(origin);
     for (const char *p = list; *p;) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
@@ -97,6 +95,18 @@ static int origin_listed(const char *list, const char *origin)
         p += len + (nl ? 1 : 0);
     }
     return 0;
+}
+
+json_t *admin_origins_json(const char *list)
+{
+    json_t *arr = json_array();
+    for (const char *p = list; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        json_array_append_new(arr, json_stringn(p, n));
+        p += n + (nl ? 1 : 0);
+    }
+    return arr;
 }
 
 int admin_origins_text(const char *const *origins, size_t n, char out[STORE_ORIGINS_MAX], err_t *e)
@@ -109,7 +119,7 @@ int admin_origins_text(const char *const *origins, size_t n, char out[STORE_ORIG
         char norm[300];
         if (admin_normalize_origin(origins[i], norm, sizeof(norm), e) != 0)
             return -1;
-        if (origin_listed(out, norm)) /* the list is a set */
+        if (admin_origins_contain(out, norm, strlen(norm))) /* the list is a set */
             continue;
         used += (size_t)snprintf(out + used, STORE_ORIGINS_MAX - used, "%s%s", used ? "\n" : "", norm);
     }

@@ -5,6 +5,7 @@
 #ifndef TESSERA_DOMAIN_ADMIN_H
 #define TESSERA_DOMAIN_ADMIN_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -90,6 +91,10 @@ int admin_check_role(const char *role, err_t *e);
 int admin_check_permission(const char *perm, err_t *e);
 /* Normalised, de-duplicated origins as the newline-separated list stored. */
 int admin_origins_text(const char *const *origins, size_t n, char out[STORE_ORIGINS_MAX], err_t *e);
+/* 1 when origin[n] is one of the lines of list (an app's allowed origins). */
+int admin_origins_contain(const char *list, const char *origin, size_t n);
+/* The newline-separated list as a JSON array (new reference). */
+json_t *admin_origins_json(const char *list);
 /* Normalises an origin ("https://host[:port]", lower-case, no path). */
 int admin_normalize_origin(const char *in, char *out, size_t cap, err_t *e);
 
