@@ -64,6 +64,34 @@ int admin_begin(api_worker *w, http_request *req, const route_params *params, ad
     return 0;
 }
 
+typedef struct {
+    json_t *list;
+    json_t *(*to_json)(const void *rec);
+} list_walk;
+
+static int add_item(void *ctx, const void *rec)
+{
+    list_walk *lw = ctx;
+    json_array_append_new(lw->list, lw->to_json(rec));
+    return 0;
+}
+
+void admin_reply_list(api_worker *w, http_request *req, const route_params *params, admin_each_op each,
+                      json_t *(*to_json)(const void *rec))
+{
+    admin_caller c;
+    err_t e;
+    if (admin_begin(w, req, params, &c) != 0)
+        return;
+    list_walk lw = {json_array(), to_json};
+    if (each(w->store, c.org_id, add_item, &lw, &e) != 0) {
+        json_decref(lw.list);
+        http_reply_error(req, &e);
+        return;
+    }
+    api_reply_data(req, 200, lw.list);
+}
+
 json_t *admin_time_json(int64_t t)
 {
     if (t == 0)

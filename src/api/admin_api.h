@@ -20,6 +20,12 @@ typedef struct {
  * that the role may make this kind of request. 0, or -1 after replying. */
 int admin_begin(api_worker *w, http_request *req, const route_params *params, admin_caller *out);
 
+/* Lists: authorizes like admin_begin, walks the caller's org with each and
+ * replies {"data": [to_json(rec)...]}. */
+typedef int (*admin_each_op)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
+void admin_reply_list(api_worker *w, http_request *req, const route_params *params, admin_each_op each,
+                      json_t *(*to_json)(const void *rec));
+
 /* Records as the API shows them. New references. */
 json_t *admin_token_json(const store_token *t);
 json_t *admin_app_json(const store_app *a, int64_t latest_version);

@@ -3,25 +3,19 @@
 
 #include "api/admin_api.h"
 
-static int add_user(void *ctx, const void *rec)
+static int each_user(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
 {
-    json_array_append_new(ctx, admin_user_json(rec));
-    return 0;
+    return s->ops->user_each(s, org_id, fn, ctx, e);
+}
+
+static json_t *user_json(const void *rec)
+{
+    return admin_user_json(rec);
 }
 
 void api_admin_members_list(api_worker *w, http_request *req, const route_params *p)
 {
-    admin_caller c;
-    if (admin_begin(w, req, p, &c) != 0)
-        return;
-    err_t e;
-    json_t *list = json_array();
-    if (w->store->ops->user_each(w->store, c.org_id, add_user, list, &e) != 0) {
-        json_decref(list);
-        http_reply_error(req, &e);
-        return;
-    }
-    api_reply_data(req, 200, list);
+    admin_reply_list(w, req, p, each_user, user_json);
 }
 
 void api_admin_members_add(api_worker *w, http_request *req, const route_params *p)

@@ -25,27 +25,22 @@ void api_admin_org_get(api_worker *w, http_request *req, const route_params *p)
                                            (json_int_t)org.session_ttl));
 }
 
-static int add_key(void *ctx, const void *rec)
+static int each_key(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
+{
+    (void)org_id; /* signing keys are deployment-wide */
+    return s->ops->key_each(s, fn, ctx, e);
+}
+
+static json_t *key_json(const void *rec)
 {
     const store_key *k = rec;
-    json_array_append_new(ctx, json_pack("{s:s, s:s, s:s, s:o}", "kid", k->kid, "alg", k->alg, "state",
-                                         k->state, "created_at", admin_time_json(k->created_at)));
-    return 0;
+    return json_pack("{s:s, s:s, s:s, s:o}", "kid", k->kid, "alg", k->alg, "state", k->state, "created_at",
+                     admin_time_json(k->created_at));
 }
 
 void api_admin_keys_list(api_worker *w, http_request *req, const route_params *p)
 {
-    admin_caller c;
-    err_t e;
-    if (admin_begin(w, req, p, &c) != 0)
-        return;
-    json_t *list = json_array();
-    if (w->store->ops->key_each(w->store, add_key, list, &e) != 0) {
-        json_decref(list);
-        http_reply_error(req, &e);
-        return;
-    }
-    api_reply_data(req, 200, list);
+    admin_reply_list(w, req, p, each_key, key_json);
 }
 
 void api_admin_keys_rotate(api_worker *w, http_request *req, const route_params *p)

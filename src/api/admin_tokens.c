@@ -4,25 +4,19 @@
 #include "api/admin_api.h"
 #include "core/clock.h"
 
-static int collect(void *ctx, const void *rec)
+static int each_token(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
 {
-    json_array_append_new(ctx, admin_token_json(rec));
-    return 0;
+    return s->ops->token_each(s, org_id, fn, ctx, e);
+}
+
+static json_t *token_json(const void *rec)
+{
+    return admin_token_json(rec);
 }
 
 void api_admin_tokens_list(api_worker *w, http_request *req, const route_params *p)
 {
-    admin_caller c;
-    if (admin_begin(w, req, p, &c) != 0)
-        return;
-    err_t e;
-    json_t *list = json_array();
-    if (w->store->ops->token_each(w->store, c.org_id, collect, list, &e) != 0) {
-        json_decref(list);
-        http_reply_error(req, &e);
-        return;
-    }
-    api_reply_data(req, 200, list);
+    admin_reply_list(w, req, p, each_token, token_json);
 }
 
 void api_admin_tokens_create(api_worker *w, http_request *req, const route_params *p)
