@@ -1,0 +1,508 @@
+'use strict';
+// The admin console (<tessera>/console/) in real headless Chromium (playwright-core, Debian's
+// /usr/bin/chromium), against the real binary on a temp database seeded with the CLI. Each test
+// signs in by clicking, in its own browser context, and walks one of the admin steps of Superblocks'
+// "Authenticating embedded users" guide:
+//
+//   1. create an Embed token: shown once (with Copy and the warning), works at /public/token,
+//      after a reload only its prefix is left;
+//   2. add a group, give it View on the app, copy its ID ("…" → Copy group ID, and #group-id), use
+//      it in groupIds, and embed the app with the official SDK on a host page;
+//   3. revoke a token: /public/token answers 401 within 1.5 s;
+//   4. a developer: no token creation in the UI, and the API refuses it (403);
+//   5. the console refuses to be framed by another origin;
+//   6. a screenshot of every page, in test-output/browser/console-*.png.
+//
+// Locators are accessible roles and names (the names the console was asked to provide), so that
+// markup changes do not break the tests.
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const h = require('./harness');
+
+const e2e = h.e2e;
+const PASSWORD = 'console test password 42';
+const APP_NAME = 'Orders Console';
+const SHOT = (name) => path.join(h.OUT_DIR, `console-${name}.png`);
+const REVOKE_LIMIT_MS = 1500;
+
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function localDate(d) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+describe('admin console in Chromium', { timeout: 120000 }, () => {
+  let browser;
+  let host;
+  let t;
+  let base;
+  let fx; // seeded records
+
+  before(async () => {
+    host = await h.startHostServer({ count: 1 });
+    t = await h.startTessera();
+    base = t.base;
+    const org = t.cliJson('org', 'create', 'Console Org');
+    const addUser = (email, role, name) => t.cliJson('user', 'add', '--org', org.id, email, '--role', role, '--name', name, '--password-stdin', { input: `${PASSWORD}\n` });
+    const owner = addUser('olivia.owner@console.example', 'owner', 'Olivia Owner');
+    const developer = addUser('dev.dana@console.example', 'developer', 'Dana Developer');
+    const app = h.createApp(t, org.id, { name: APP_NAME, mode: 'sso', origins: [host.origin] });
+    const embed = t.cliJson('token', 'create', '--org', org.id, '--name', 'host-backend');
+    const admin = t.cliJson('token', 'create', '--org', org.id, '--name', 'test-admin', '--type', 'admin');
+    fx = {
+      org,
+      orgId: org.id,
+      owner: { ...owner, email: 'olivia.owner@console.example', name: 'Olivia Owner' },
+      developer: { ...developer, email: 'dev.dana@console.example', name: 'Dana Developer' },
+      app,
+      appId: app.id,
+      embedToken: embed.token,
+      adminToken: admin.token,
+    };
+    // The running server has picked the CLI's records up once it knows both platform users
+    // (probed at the token endpoint, so no sign-in attempt is spent).
+    for (const u of [fx.owner, fx.developer]) await h.waitForTokenIssue(base, fx.embedToken, { email: u.email, isSuperblocksUser: true });
+    browser = await h.launchBrowser();
+  });
+
+  after(async () => {
+    const errors = [];
+    for (const step of [() => browser && browser.close(), () => host && host.close(), () => t && t.stop()]) {
+      try {
+        await step();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    if (errors.length) throw errors[0];
+  });
+
+  // ---- helpers ---------------------------------------------------------------------------------
+
+  // The admin API with the seeded admin token (to check what the console did).
+  async function adminApi(method, p, body) {
+    const headers = { authorization: `Bearer ${fx.adminToken}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const r = await e2e.httpRequest(`${base}/api/v1/organizations/${fx.orgId}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    assert.ok(r.status >= 200 && r.status < 300, `admin API ${method} ${p}: ${r.status} ${r.text}`);
+    return r.json.data;
+  }
+
+  // Runs fn(c) with a fresh browser context on the console; on failure the message gets the page's
+  // URL, its console log and a screenshot (console-FAILED-<name>.png). Always closes the context.
+  async function withConsole(name, fn, { clipboard = false } = {}) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    const page = await context.newPage();
+    page.setDefaultTimeout(h.WAIT_MS);
+    const logs = [];
+    page.on('console', (m) => logs.push(`[console.${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) logs.push(`[response ${r.status()}] ${r.request().method()} ${r.url()}`);
+    });
+    page.on('requestfailed', (r) => logs.push(`[requestfailed] ${r.url()} ${r.failure() && r.failure().errorText}`));
+    const c = { context, page, logs };
+    try {
+      return await fn(c);
+    } catch (err) {
+      let shot = '';
+      try {
+        await page.screenshot({ path: SHOT(`FAILED-${name}`) });
+        shot = SHOT(`FAILED-${name}`);
+      } catch {}
+      const tail = t.server.logs().trim().split('\n').slice(-8).join('\n  ');
+      err.message += `\n  page: ${page.url()}\n  screenshot: ${shot}\n  browser log:\n  ${logs.slice(-25).join('\n  ')}\n  tessera log:\n  ${tail}`;
+      throw err;
+    } finally {
+      await context.close().catch(() => {});
+    }
+  }
+
+  async function signIn(page, user) {
+    const res = await page.goto(`${base}/console/`);
+    assert.ok(res && res.ok(), `GET /console/ answered ${res && res.status()}`);
+    await page.getByLabel('Email').fill(user.email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await avatar(page).waitFor();
+  }
+
+  const avatar = (page) => page.getByRole('button', { name: /account|avatar|profile/i }).first();
+
+  // Avatar → Organization Settings (the guide's first step).
+  async function openSettings(page) {
+    await avatar(page).click();
+    await page.getByRole('menuitem', { name: 'Organization Settings' }).click();
+    await sidebar(page).waitFor();
+  }
+
+  const sidebar = (page) => page.getByRole('navigation').filter({ has: page.getByRole('link', { name: 'Signing keys' }) });
+
+  // Clicks a sidebar link and waits for the page's heading.
+  async function goTo(page, link, heading = link) {
+    await sidebar(page).getByRole('link', { name: link, exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+  }
+
+  const dialog = (page) => page.getByRole('dialog');
+
+  async function htmlOf(page) {
+    return page.evaluate(() => document.documentElement.outerHTML);
+  }
+
+  // ---- 1 -------------------------------------------------------------------------------------------
+
+  it('1. owner creates an Embed token: shown once with Copy and the warning, works at /public/token; after a reload only its prefix is shown', async () => {
+    await withConsole('create-token', async ({ page }) => {
+      await page.goto(`${base}/console/`);
+      await page.getByLabel('Email').waitFor();
+      await page.screenshot({ path: SHOT('signin') });
+      await signIn(page, fx.owner);
+      await openSettings(page);
+      await goTo(page, 'Access Tokens');
+
+      await page.getByRole('button', { name: /^\+\s*Create token$/ }).click();
+      const dlg = dialog(page);
+      await dlg.waitFor();
+      const name = `Portal backend ${Date.now()}`;
+      await dlg.getByLabel('Name', { exact: true }).fill(name);
+      // The default expiry: 90 days from today.
+      const expiry = dlg.getByLabel(/^Expiration/);
+      const today = new Date();
+      const want = localDate(new Date(today.getFullYear(), today.getMonth(), today.getDate() + 90));
+      assert.equal(await expiry.inputValue(), want, 'the default expiration date is not 90 days ahead');
+      assert.equal(await expiry.getAttribute('type'), 'date', 'the expiration is not a date input');
+      await dlg.getByRole('radio', { name: 'Embed' }).check();
+      await dlg.getByRole('button', { name: 'Create', exact: true }).click();
+
+      // The value, once, with Copy and the warning.
+      const valueEl = page.locator('#new-token-value');
+      await valueEl.waitFor();
+      const value = (await valueEl.textContent()).trim();
+      assert.match(value, /^tse_[A-Za-z0-9_-]{43}$/, `#new-token-value is not an Embed token value: ${value}`);
+      await dlg.getByText(/shown only once/i).waitFor();
+      const copy = dlg.getByRole('button', { name: /^Copy/ });
+      await copy.click();
+      const clip = await e2e.poll(async () => {
+        const v = await page.evaluate(() => navigator.clipboard.readText());
+        return v === value ? v : null;
+      }, { timeoutMs: 3000 });
+      assert.ok(clip.ok, `Copy did not put the token value on the clipboard (read ${JSON.stringify(clip.value && clip.value.slice(0, 12))}…)`);
+      await page.screenshot({ path: SHOT('token-created') });
+
+      // It works at the token endpoint.
+      const r = await e2e.poll(async () => (await e2e.postToken(base, value, { email: 'jane.wind@customer.example', name: 'Jane Wind' })).status === 200, { timeoutMs: 1500 });
+      assert.ok(r.ok, 'the token shown by the console does not work at POST /api/v1/public/token');
+      // The server stored what the dialog said: an Embed token, about 90 days.
+      const listed = (await adminApi('GET', '/access-tokens')).find((x) => x.name === name);
+      assert.ok(listed, `the token "${name}" is not listed by the API`);
+      assert.equal(listed.type, 'embed');
+      assert.equal(listed.prefix, value.slice(0, 12));
+      const days = (Date.parse(listed.expires_at) - Date.now()) / 86400000;
+      assert.ok(days > 89 && days <= 91, `the token expires in ${days.toFixed(2)} days, want about 90`);
+
+      // Reload: the list shows the prefix only; the value is nowhere in the page or its storage.
+      await page.reload();
+      await page.getByRole('heading', { level: 1, name: 'Access Tokens' }).waitFor();
+      const row = page.getByRole('row', { name: new RegExp(escapeRe(name)) });
+      await row.waitFor();
+      assert.ok((await row.textContent()).includes(value.slice(0, 12)), `the row does not show the prefix ${value.slice(0, 12)}`);
+      assert.equal(await page.locator('#new-token-value').count(), 0, 'the value is still displayed after a reload');
+      const html = await htmlOf(page);
+      assert.ok(!html.includes(value.slice(4)), 'the token value is in the page HTML after a reload');
+      const stored = await page.evaluate(() => JSON.stringify({ l: { ...localStorage }, s: { ...sessionStorage } }));
+      assert.ok(!stored.includes(value.slice(4)), 'the token value is in web storage');
+      await page.screenshot({ path: SHOT('tokens') });
+    }, { clipboard: true });
+  });
+
+  // ---- 2 -------------------------------------------------------------------------------------------
+
+  it('2. add a group, grant View on the app, copy its ID, use it in groupIds, and the official SDK embeds the app', async () => {
+    const groupName = `Customers ${Date.now()}`;
+    let groupId;
+    await withConsole('group', async ({ page }) => {
+      await signIn(page, fx.owner);
+      await openSettings(page);
+      await goTo(page, 'Groups');
+      await page.getByRole('button', { name: /^\+\s*Add group$/ }).click();
+      const dlg = dialog(page);
+      await dlg.getByLabel('Name', { exact: true }).fill(groupName);
+      await dlg.getByRole('button', { name: 'Create', exact: true }).click();
+      await dlg.waitFor({ state: 'detached' });
+      // Open it (the console may already have).
+      const idEl = page.locator('#group-id');
+      if (!(await idEl.isVisible())) {
+        await page.getByRole('link', { name: groupName, exact: true }).click();
+      }
+      await page.getByRole('heading', { level: 1, name: groupName }).waitFor();
+      const shownId = (await idEl.textContent()).trim();
+      assert.match(shownId, e2e.UUID_RE, `#group-id: ${shownId}`);
+      const apiGroup = (await adminApi('GET', '/groups')).find((g) => g.name === groupName);
+      assert.ok(apiGroup, 'the group is not in GET /groups');
+      assert.equal(shownId, apiGroup.id, '#group-id differs from the API');
+      groupId = apiGroup.id;
+
+      await page.getByRole('tab', { name: 'Members' }).click();
+      await page.screenshot({ path: SHOT('group-members') });
+
+      // Before the grant, a token naming the group cannot open the app.
+      const before = await tokenWithGroup(groupId);
+      const refused = await embedSession(before);
+      assert.equal(refused.status, 403, `before the grant: /api/v1/embed/session ${refused.status} ${refused.text}`);
+
+      await page.getByRole('tab', { name: 'Permissions' }).click();
+      const view = page.getByLabel(`View ${APP_NAME}`, { exact: true });
+      assert.equal(await view.isChecked(), false, 'View is already on');
+      await view.check();
+      const granted = await e2e.poll(async () => (await adminApi('GET', `/groups/${groupId}`)).permissions.some((p) => p.app_id === fx.appId && p.permission === 'apps:view'), { timeoutMs: 5000 });
+      assert.ok(granted.ok, 'toggling View did not grant apps:view (GET /groups/{id})');
+      assert.equal(await view.isChecked(), true);
+      await h.sleep(400); // the switch's transition, for the screenshot
+      await page.screenshot({ path: SHOT('group-permissions') });
+
+      // Back to Groups: "…" → Copy group ID.
+      await goTo(page, 'Groups');
+      const row = page.getByRole('row', { name: new RegExp(escapeRe(groupName)) });
+      await row.getByRole('button', { name: /actions|more|…|options/i }).click();
+      await page.getByRole('menuitem', { name: 'Copy group ID' }).click();
+      const copied = await e2e.poll(async () => {
+        const v = await page.evaluate(() => navigator.clipboard.readText());
+        return v === groupId ? v : null;
+      }, { timeoutMs: 3000 });
+      assert.ok(copied.ok, `the clipboard does not hold the group ID after "Copy group ID" (read ${JSON.stringify(copied.value)})`);
+      await page.screenshot({ path: SHOT('groups') });
+    }, { clipboard: true });
+
+    // The copied ID in groupIds, and the app embedded with the official SDK on the host page.
+    const email = 'casey.customer@customer.example';
+    const token = await e2e.postToken(base, fx.embedToken, { email, name: 'Casey Customer', groupIds: [groupId] });
+    assert.equal(token.status, 200, `POST /api/v1/public/token with the copied group ID: ${token.status} ${token.text}`);
+    const claims = e2e.jwtParts(token.json.access_token).payload;
+    assert.deepEqual(claims.rbac_group_objects, [{ id: groupId, name: groupName }]);
+    await h.withHost(browser, h.hostUrl(host.origin, 'host.html', { sdk: 'official', base }), { base, tessera: t }, async (hp) => {
+      await hp.mount({ src: `${base}/embed/applications/${fx.appId}`, token: token.json.access_token });
+      const ev = await hp.waitForEvent('appLoaded', { what: 'onAppLoaded did not fire for the group granted in the console' });
+      assert.equal(ev.data.id, fx.appId);
+      await hp.waitForAppText('#user-email', email, { what: 'the user inside the embedded app' });
+      await hp.waitForAppText('#user-groups', groupName, { what: 'the group inside the embedded app' });
+      assert.equal((await hp.events('authError')).length, 0, 'an auth error');
+      await hp.screenshot('console-embedded-app');
+    });
+  });
+
+  async function tokenWithGroup(groupId) {
+    let last;
+    const r = await e2e.poll(async () => {
+      last = await e2e.postToken(base, fx.embedToken, { email: 'probe@customer.example', groupIds: [groupId] });
+      return last.status === 200 ? last.json.access_token : null;
+    }, { timeoutMs: 3000 });
+    assert.ok(r.ok, `a token with the new group: ${last && last.status} ${last && last.text}`);
+    return r.value;
+  }
+
+  function embedSession(token) {
+    return e2e.httpRequest(`${base}/api/v1/embed/session`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ app_id: fx.appId }) });
+  }
+
+  // ---- 3 -------------------------------------------------------------------------------------------
+
+  it('3. revoking a token in the console: /public/token answers 401 within 1.5 s', async () => {
+    const name = `Doomed backend ${Date.now()}`;
+    const tok = t.cliJson('token', 'create', '--org', fx.orgId, '--name', name);
+    await h.waitForTokenIssue(base, tok.token, { email: 'before.revoke@customer.example' });
+    await withConsole('revoke-token', async ({ page }) => {
+      await signIn(page, fx.owner);
+      await openSettings(page);
+      await goTo(page, 'Access Tokens');
+      const row = page.getByRole('row', { name: new RegExp(escapeRe(name)) });
+      await row.getByRole('button', { name: 'Revoke' }).click();
+      const dlg = dialog(page);
+      await dlg.waitFor();
+      await page.screenshot({ path: SHOT('revoke-confirm') });
+      const clicked = Date.now();
+      await dlg.getByRole('button', { name: 'Revoke' }).click();
+      let last;
+      const r = await e2e.poll(async () => {
+        last = await e2e.postToken(base, tok.token, { email: 'after.revoke@customer.example' });
+        return last.status === 401;
+      }, { timeoutMs: REVOKE_LIMIT_MS, intervalMs: 50 });
+      assert.ok(r.ok, `POST /api/v1/public/token still answers ${last.status} ${Date.now() - clicked} ms after confirming the revoke`);
+      const listed = (await adminApi('GET', '/access-tokens')).find((x) => x.id === tok.id);
+      assert.ok(listed.revoked_at, 'the API does not show the token as revoked');
+      // The list shows it revoked, with no Revoke button any more.
+      await dlg.waitFor({ state: 'detached' });
+      await row.getByText(/revoked/i).waitFor();
+      assert.equal(await row.getByRole('button', { name: 'Revoke' }).count(), 0, 'a revoked token still has a Revoke button');
+      await page.screenshot({ path: SHOT('token-revoked') });
+    });
+  });
+
+  // ---- 4 -------------------------------------------------------------------------------------------
+
+  it('4. a developer: no way to create or reveal a token in the UI, and the API refuses it with their cookie + CSRF token (403)', async () => {
+    await withConsole('developer', async ({ page, context }) => {
+      await signIn(page, fx.developer);
+      await openSettings(page);
+      await goTo(page, 'Access Tokens');
+      // Wait for the list itself (the seeded token), then look for the create button.
+      await page.getByRole('row', { name: /host-backend/ }).waitFor();
+      const create = page.getByRole('button', { name: /Create token/i });
+      const n = await create.count();
+      assert.ok(n === 0 || (await create.first().isDisabled()), 'a developer has an enabled "+ Create token" button');
+      assert.equal(await page.getByRole('button', { name: 'Revoke' }).count(), 0, 'a developer has Revoke buttons');
+      assert.equal(await page.locator('#new-token-value').count(), 0);
+      assert.ok(!(await htmlOf(page)).includes(fx.embedToken.slice(4)), 'a token value is in the page');
+      await page.screenshot({ path: SHOT('developer-tokens') });
+
+      // The API, from the console's own origin with the developer's cookie and CSRF token.
+      const res = await page.evaluate(async (orgId) => {
+        const s = await fetch('/api/v1/auth/session', { cache: 'no-store' }).then((r) => r.json());
+        const csrf = s && s.data && s.data.csrf_token;
+        const r = await fetch(`/api/v1/organizations/${orgId}/access-tokens`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf || '' },
+          body: JSON.stringify({ name: 'developer token', type: 'embed' }),
+        });
+        return { role: s && s.data && s.data.user.role, hasCsrf: !!csrf, status: r.status, text: await r.text() };
+      }, fx.orgId);
+      assert.equal(res.role, 'developer');
+      assert.ok(res.hasCsrf, 'the developer session has no CSRF token');
+      assert.equal(res.status, 403, `a developer creating a token: ${res.status} ${res.text}`);
+      assert.ok(!/tse_|tsa_/.test(res.text));
+      // The same from outside the browser, with the cookie the browser holds.
+      const cookie = (await context.cookies(base)).find((c) => c.name === 'tessera_console');
+      assert.ok(cookie, 'no tessera_console cookie in the browser');
+      assert.equal(cookie.httpOnly, true, 'the console cookie is not HttpOnly');
+      assert.equal(cookie.sameSite, 'Strict', 'the console cookie is not SameSite=Strict');
+      const s = await e2e.httpRequest(`${base}/api/v1/auth/session`, { headers: { cookie: `tessera_console=${cookie.value}` } });
+      const r2 = await e2e.httpRequest(`${base}/api/v1/organizations/${fx.orgId}/access-tokens`, {
+        method: 'POST',
+        headers: { cookie: `tessera_console=${cookie.value}`, 'x-csrf-token': s.json.data.csrf_token, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'developer admin token', type: 'admin' }),
+      });
+      assert.equal(r2.status, 403, `a developer creating an admin token: ${r2.status} ${r2.text}`);
+      assert.ok(!(await adminApi('GET', '/access-tokens')).some((x) => /^developer/.test(x.name)), 'a developer token was created');
+
+      // Groups: no "+ Add group", the View toggles are read-only.
+      await goTo(page, 'Groups');
+      const add = page.getByRole('button', { name: /Add group/i });
+      assert.ok((await add.count()) === 0 || (await add.first().isDisabled()), 'a developer has an enabled "+ Add group" button');
+    });
+  });
+
+  // ---- 5 -------------------------------------------------------------------------------------------
+
+  it('5. the console refuses to be framed by a page of another origin', async () => {
+    const direct = await e2e.httpRequest(`${base}/console/`);
+    assert.equal(direct.status, 200);
+    assert.equal((direct.headers.get('x-frame-options') || '').toUpperCase(), 'DENY', 'X-Frame-Options');
+    assert.match(direct.headers.get('content-security-policy') || '', /frame-ancestors 'none'/, 'CSP frame-ancestors');
+    await h.withHost(browser, h.hostUrl(host.origin, 'host.html', { sdk: 'official' }), { base, tessera: t }, async (hp) => {
+      const consoleUrl = `${base}/console/`;
+      let served = null;
+      hp.page.on('response', (r) => {
+        if (r.url() === consoleUrl) served = r.status();
+      });
+      await Promise.race([hp.page.evaluate((u) => window.addFrame(u), consoleUrl), h.sleep(5000)]);
+      await h.sleep(500);
+      assert.equal(served, 200, 'the framed /console/ was not even requested (the test proves nothing)');
+      const frame = hp.page.frames().find((f) => f !== hp.page.mainFrame());
+      assert.ok(frame, 'no child frame');
+      let rendered = null;
+      try {
+        rendered = await frame.evaluate(() => ({ url: location.href, app: !!document.getElementById('app'), text: document.body ? document.body.innerText.slice(0, 200) : '' }));
+      } catch (e) {
+        rendered = { error: e.message.split('\n')[0] };
+      }
+      assert.ok(!rendered.app, `the framed console rendered: ${JSON.stringify(rendered)}`);
+      const loaded = hp.requests.filter((r) => r.url.startsWith(`${base}/console/`) && r.url !== consoleUrl).map((r) => r.url);
+      assert.deepEqual(loaded, [], 'the framed console loaded its scripts');
+      assert.ok(!hp.requests.some((r) => r.url.startsWith(`${base}/api/v1/auth/`)), 'the framed console called the API');
+      await hp.screenshot('console-framed-refused');
+    });
+  });
+
+  // ---- 6 -------------------------------------------------------------------------------------------
+
+  it('6. a screenshot of every console page', async () => {
+    await withConsole('screenshots', async ({ page }) => {
+      await page.goto(`${base}/console/`);
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      await page.screenshot({ path: SHOT('signin') });
+      await signIn(page, fx.owner);
+      await page.screenshot({ path: SHOT('home') });
+      await openSettings(page);
+
+      await goTo(page, 'Access Tokens');
+      await page.getByRole('row', { name: /host-backend/ }).waitFor();
+      await page.screenshot({ path: SHOT('tokens-list') });
+      await page.getByRole('button', { name: /^\+\s*Create token$/ }).click();
+      const dlg = dialog(page);
+      await dlg.getByLabel('Name', { exact: true }).fill('Screenshot token');
+      await page.screenshot({ path: SHOT('token-create-dialog') });
+      await dlg.getByRole('button', { name: 'Create', exact: true }).click();
+      await page.locator('#new-token-value').waitFor();
+      await page.screenshot({ path: SHOT('token-create-dialog-value') });
+      await page.keyboard.press('Escape');
+      await dlg.waitFor({ state: 'detached' });
+
+      await goTo(page, 'Groups');
+      const gname = `Screenshot group ${Date.now()}`;
+      await page.getByRole('button', { name: /^\+\s*Add group$/ }).click();
+      await dialog(page).getByLabel('Name', { exact: true }).fill(gname);
+      await dialog(page).getByRole('button', { name: 'Create', exact: true }).click();
+      await dialog(page).waitFor({ state: 'detached' });
+      await goTo(page, 'Groups');
+      await page.getByRole('row', { name: new RegExp(escapeRe(gname)) }).waitFor();
+      await page.screenshot({ path: SHOT('groups-list') });
+      await page.getByRole('link', { name: gname, exact: true }).click();
+      await page.getByRole('heading', { level: 1, name: gname }).waitFor();
+      await page.getByRole('tab', { name: 'Members' }).click();
+      // Add the developer as a member through the Members tab.
+      await page.getByLabel(/email/i).fill(fx.developer.email);
+      await page.getByRole('button', { name: /^Add member$/ }).click();
+      await page.getByRole('row', { name: new RegExp(escapeRe(fx.developer.email)) }).waitFor();
+      await page.screenshot({ path: SHOT('group-members-list') });
+      await page.getByRole('tab', { name: 'Permissions' }).click();
+      await page.getByLabel(`View ${APP_NAME}`, { exact: true }).waitFor();
+      await page.screenshot({ path: SHOT('group-permissions-list') });
+
+      await goTo(page, 'Applications');
+      await page.getByRole('link', { name: APP_NAME, exact: true }).waitFor();
+      await page.screenshot({ path: SHOT('applications') });
+      await page.getByRole('link', { name: APP_NAME, exact: true }).click();
+      await page.getByRole('heading', { level: 1, name: new RegExp(escapeRe(APP_NAME)) }).waitFor();
+      const url = `${base}/embed/applications/${fx.appId}`;
+      const snippet = await e2e.poll(async () => (await htmlOf(page)).includes(url), { timeoutMs: h.WAIT_MS });
+      assert.ok(snippet.ok, `the application page shows no snippet with the app URL ${url}`);
+      const js = await page.getByRole('tabpanel').filter({ hasText: url }).first().textContent();
+      assert.match(js, /createSuperblocksEmbed|SuperblocksEmbed/, 'the visible snippet is not embed code');
+      await page.screenshot({ path: SHOT('application'), fullPage: true });
+
+      await goTo(page, 'Members');
+      await page.getByRole('row', { name: new RegExp(escapeRe(fx.owner.email)) }).waitFor();
+      await page.screenshot({ path: SHOT('members') });
+
+      await goTo(page, 'Signing keys');
+      await page.getByText(/active/i).first().waitFor();
+      await page.screenshot({ path: SHOT('signing-keys') });
+
+      await goTo(page, 'Audit log');
+      await page.getByText('token.created').first().waitFor();
+      await page.screenshot({ path: SHOT('audit-log') });
+
+      // Sign out from the avatar menu ends the session.
+      await avatar(page).click();
+      await page.getByRole('menuitem', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      await page.reload();
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      await page.screenshot({ path: SHOT('signed-out') });
+    });
+  });
+});
