@@ -78,6 +78,25 @@ static const route api_routes[] = {
 #undef ORG
 };
 
+static int is_admin_change(http_request *req)
+{
+    static const char prefix[] = "/api/v1/organizations/";
+    return strcmp(http_method(req), "GET") != 0 && strcmp(http_method(req), "HEAD") != 0 &&
+           strncmp(http_path(req), prefix, sizeof(prefix) - 1) == 0;
+}
+
+/* Read-your-writes: an admin change (a new access token, a grant, an app's
+ * origins...) is applied to this node's directory before the reply leaves,
+ * so the caller's next request here already sees it. Other nodes and CLI
+ * changes arrive through the serve loop's poll. The handler only recorded
+ * its reply; the HTTP layer sends it after dispatch returns. */
+static void see_own_change(api_worker *w)
+{
+    err_t e;
+    if (directory_refresh(w->app->dir, w->store, &e) != 0)
+        log_msg(LOG_ERROR, "directory refresh after an admin change failed", "error", e.detail, NULL);
+}
+
 void api_dispatch(void *app, void *worker, http_request *req)
 {
     (void)app;
@@ -89,6 +108,8 @@ void api_dispatch(void *app, void *worker, http_request *req)
                          http_path(req), &match, &params, allow, sizeof(allow))) {
     case ROUTE_FOUND:
         ((api_handler)match->target)(worker, req, &params);
+        if (is_admin_change(req))
+            see_own_change(worker);
         return;
     case ROUTE_BAD_METHOD:
         err_set(&e, ERR_METHOD_NOT_ALLOWED, "method %s is not allowed here; allowed: %s",

@@ -23,6 +23,7 @@ static const cli_command commands[] = {
     {"org", "update", cmd_org_update, "org update ORG [--name NAME] [--session-ttl SECONDS]"},
     {"user", "add", cmd_user_add,
      "user add --org ORG EMAIL [--name N] [--role owner|admin|developer|end-user] [--password-stdin]"},
+    {"user", "passwd", cmd_user_passwd, "user passwd --org ORG EMAIL   (new password on standard input)"},
     {"user", "list", cmd_user_list, "user list --org ORG"},
     {"token", "create", cmd_token_create,
      "token create --org ORG --name NAME [--type embed|admin] [--expires-in DAYS | --expires-at ISO8601]"},

@@ -1,4 +1,4 @@
-/* tessera user add|list */
+/* tessera user add|passwd|list */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "core/clock.h"
 #include "domain/admin.h"
+#include "domain/email.h"
 
 /* Reads one line from stdin (without the newline) into pw[cap]. */
 static int read_password(char *pw, size_t cap)
@@ -48,6 +49,44 @@ int cmd_user_add(int argc, char **argv)
     if (a.json)
         cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "id", u.id, "email", u.email, "role", u.role,
                                  "org_id", u.org_id));
+    else
+        puts(u.id);
+    return CLI_OK;
+}
+
+/* A new password for an existing user, read from stdin; it ends the
+ * user's console sign-ins (store: user_update). */
+int cmd_user_passwd(int argc, char **argv)
+{
+    static const char *const values[] = {"org", NULL};
+    cli_args a;
+    if (cli_parse(argc, argv, values, NULL, &a) != 0 ||
+        cli_require_pos(&a, 1, "tessera user passwd --org ORG EMAIL   (the password on standard input)") != 0)
+        return CLI_USAGE;
+    char pw[1100] = "", email[STORE_EMAIL_MAX];
+    err_t e;
+    if (email_normalize(a.pos[0], strlen(a.pos[0]), email, &e) != 0)
+        return cli_fail_err(&e);
+    if (read_password(pw, sizeof(pw)) != 0)
+        return cli_fail(CLI_USAGE, "no password on standard input");
+    store *s;
+    store_org org;
+    int code = cli_open_org(&a, &s, &org);
+    if (code != 0) {
+        explicit_bzero(pw, sizeof(pw));
+        return code;
+    }
+    admin_ctx c = {s, "cli", "", ""};
+    store_user u;
+    int rc = s->ops->user_find_email(s, org.id, email, &u, &e);
+    if (rc == 0)
+        rc = admin_user_set_password(&c, org.id, u.id, pw, &e);
+    explicit_bzero(pw, sizeof(pw));
+    s->ops->close(s);
+    if (rc != 0)
+        return cli_fail_err(&e);
+    if (a.json)
+        cli_print_json(json_pack("{s:s, s:s, s:b}", "id", u.id, "email", u.email, "password_set", 1));
     else
         puts(u.id);
     return CLI_OK;

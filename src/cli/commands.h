@@ -12,6 +12,7 @@ int cmd_org_create(int argc, char **argv);
 int cmd_org_list(int argc, char **argv);
 int cmd_org_update(int argc, char **argv);
 int cmd_user_add(int argc, char **argv);
+int cmd_user_passwd(int argc, char **argv);
 int cmd_user_list(int argc, char **argv);
 int cmd_token_create(int argc, char **argv);
 int cmd_token_list(int argc, char **argv);

@@ -42,23 +42,31 @@ static void random_text(char *out, size_t bytes)
     explicit_bzero(raw, sizeof(raw));
 }
 
+/* The store's copy of a candidate the directory found: its password may have
+ * changed since the directory last polled (tessera user passwd elsewhere). */
+static int fresh_user(store *s, const store_user *cached, store_user *out)
+{
+    err_t miss;
+    return s->ops->user_get(s, cached->org_id, cached->id, out, &miss);
+}
+
 int console_signin(const admin_ctx *c, directory *d, const char *email, const char *password,
                    int64_t now, char *cookie, console_identity *out, err_t *e)
 {
     static const char dummy[] =
         "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     char norm[STORE_EMAIL_MAX];
-    store_user candidates[CONSOLE_MAX_ACCOUNTS];
+    store_user candidates[CONSOLE_MAX_ACCOUNTS], user;
     memset(out, 0, sizeof(*out));
     if (email_normalize(email, strlen(email), norm, e) != 0)
         return err_set(e, ERR_UNAUTHORIZED, "wrong email or password");
     size_t n = directory_users_with_email(d, norm, candidates, CONSOLE_MAX_ACCOUNTS);
     int found = 0;
     for (size_t i = 0; i < n && !found; i++) {
-        if (candidates[i].password_hash[0] == '\0')
+        if (fresh_user(c->store, &candidates[i], &user) != 0 || user.password_hash[0] == '\0')
             continue;
-        if (crypto_password_verify(candidates[i].password_hash, password)) {
-            out->user = candidates[i];
+        if (crypto_password_verify(user.password_hash, password)) {
+            out->user = user;
             found = 1;
         }
     }
@@ -85,6 +93,15 @@ int console_signin(const admin_ctx *c, directory *d, const char *email, const ch
     if (c->store->ops->console_session_insert(c->store, cs, &a, e) != 0) {
         explicit_bzero(cookie, CONSOLE_COOKIE_LEN);
         return -1;
+    }
+    /* A password reset that committed while the hash was being checked: it
+     * could not delete this session yet, so this sign-in does. A reset that
+     * commits after this read deletes the session itself (user_update). */
+    if (fresh_user(c->store, &out->user, &user) != 0 || strcmp(user.password_hash, out->user.password_hash) != 0) {
+        err_t ignored;
+        c->store->ops->console_session_delete(c->store, cs->id_hash, NULL, &ignored);
+        explicit_bzero(cookie, CONSOLE_COOKIE_LEN);
+        return err_set(e, ERR_UNAUTHORIZED, "wrong email or password");
     }
     return 0;
 }

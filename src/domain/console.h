@@ -24,7 +24,9 @@ typedef struct {
 } console_identity;
 
 /* Checks email + password against every platform user with that email
- * (any org) and opens a session for the first match. A wrong email costs
+ * (any org; found in the directory, password read fresh from the store, so
+ * a reset made anywhere applies at once) and opens a session for the first
+ * match. A wrong email costs
  * the same argon2id work as a wrong password. End users are refused (403).
  * cookie[CONSOLE_COOKIE_LEN + 1] receives the cookie value (a secret). */
 int console_signin(const admin_ctx *c, directory *d, const char *email, const char *password,

@@ -40,6 +40,7 @@ typedef struct {
 
 struct directory {
     pthread_rwlock_t lock;
+    pthread_mutex_t refresh_lock; /* one refresh at a time, so seq only moves forward */
     unsigned char master[MASTER_KEY_LEN];
     int64_t seq;     /* last change applied */
     hmap orgs;       /* id -> store_org* (owned) */
@@ -86,6 +87,7 @@ directory *directory_new(const unsigned char master_key[32])
 {
     directory *d = xcalloc(1, sizeof(*d));
     pthread_rwlock_init(&d->lock, NULL);
+    pthread_mutex_init(&d->refresh_lock, NULL);
     memcpy(d->master, master_key, MASTER_KEY_LEN);
     hmap_init(&d->orgs);
     hmap_init(&d->tokens);
@@ -112,6 +114,7 @@ void directory_free(directory *d)
     hmap_free(&d->versions, free);
     free_keys(d);
     pthread_rwlock_destroy(&d->lock);
+    pthread_mutex_destroy(&d->refresh_lock);
     explicit_bzero(d->master, sizeof(d->master));
     free(d);
 }
@@ -446,14 +449,13 @@ int directory_refresh(directory *d, store *s, err_t *e)
 {
     change_list cl = {0};
     int64_t after;
+    int rc = 0;
+    pthread_mutex_lock(&d->refresh_lock);
     pthread_rwlock_rdlock(&d->lock);
     after = d->seq;
     pthread_rwlock_unlock(&d->lock);
-    if (s->ops->changes_since(s, after, on_change, &cl, e) != 0) {
-        free(cl.items);
-        return -1;
-    }
-    int rc = 0;
+    if (s->ops->changes_since(s, after, on_change, &cl, e) != 0)
+        rc = -1;
     for (size_t i = 0; i < cl.n && rc == 0; i++) {
         pthread_rwlock_wrlock(&d->lock);
         rc = apply_change(d, s, &cl.items[i], e);
@@ -461,7 +463,8 @@ int directory_refresh(directory *d, store *s, err_t *e)
             d->seq = cl.items[i].seq;
         pthread_rwlock_unlock(&d->lock);
     }
-    if (cl.n > 0)
+    pthread_mutex_unlock(&d->refresh_lock);
+    if (rc == 0 && cl.n > 0)
         log_msg(LOG_DEBUG, "directory refreshed", NULL);
     free(cl.items);
     return rc;

@@ -26,7 +26,9 @@ void directory_free(directory *d);
 
 /* Full load (call once, before serving). 0 or -1 with *e. */
 int directory_load(directory *d, store *s, err_t *e);
-/* Applies every change since the last load/refresh. 0 or -1 with *e. */
+/* Applies every change since the last load/refresh. Any thread may call it
+ * (the serve loop polls it; the admin API calls it after a change so the
+ * change is visible before the reply); calls are serialized. 0 or -1 with *e. */
 int directory_refresh(directory *d, store *s, err_t *e);
 
 /* Lookups: 0 when found (copied to *out), -1 when not. */

@@ -187,7 +187,9 @@ typedef struct {
     int (*user_find_email)(store *s, const char *org_id, const char *email, store_user *out, err_t *e);
     int (*user_each)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
     /* Replaces name, role and password_hash of the user (u->org_id, u->id);
-     * email and created_at stay. Change ("user", id). ERR_NOT_FOUND if absent. */
+     * email and created_at stay. A changed password_hash deletes the user's
+     * console sessions in the same transaction. Change ("user", id).
+     * ERR_NOT_FOUND if absent. */
     int (*user_update)(store *s, const store_user *u, const store_audit *audit, err_t *e);
     /* Deletes the user with their group memberships and console sessions.
      * Changes: ("user", id) and one ("member", group id) per group the user

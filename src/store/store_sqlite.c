@@ -73,6 +73,7 @@ enum {
     Q_USER_EACH_ORG,
     Q_USER_EACH_ALL,
     Q_USER_UPDATE,
+    Q_USER_END_CONSOLE_SESSIONS,
     Q_USER_MEMBER_CHANGES,
     Q_USER_DELETE,
     Q_USER_COUNT_ROLE,
@@ -199,6 +200,12 @@ static const query q_table[Q_COUNT] = {
                        .sql = "UPDATE users SET name = ?3, role = ?4, password_hash = ?5 "
                               "WHERE org_id = ?1 AND id = ?2",
                        .entity = "user"},
+    /* Before the update: a new password (or none) ends the user's console
+     * sign-ins, so a reset locks out whoever knew the old one. */
+    [Q_USER_END_CONSOLE_SESSIONS] = {.name = "user_update",
+                                     .sql = "DELETE FROM console_sessions WHERE user_id = ?2 AND "
+                                            "(SELECT password_hash FROM users WHERE org_id = ?1 AND "
+                                            "id = ?2) IS NOT ?5"},
     /* Before the user is deleted (the delete cascades to the memberships): one
      * "member" change per group the user is in, in membership order. */
     [Q_USER_MEMBER_CHANGES] = {.name = "user_delete",
@@ -1147,11 +1154,17 @@ static int sq_user_each(store *s, const char *org_id, store_each_fn fn, void *ct
                          fn, ctx, e);
 }
 
+static int user_update_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    if (exec_bound(ss, Q_USER_END_CONSOLE_SESSIONS, bind_user_update, arg, 0, e) != 0)
+        return -1;
+    return exec_bound(ss, Q_USER_UPDATE, bind_user_update, arg, 1, e);
+}
+
 static int sq_user_update(store *s, const store_user *u, const store_audit *audit, err_t *e)
 {
     write_meta m = {"user", u->org_id, u->id, audit};
-    one_stmt one = {Q_USER_UPDATE, bind_user_update, u, 1};
-    return write_run(from(s), one_stmt_body, &one, &m, e);
+    return write_run(from(s), user_update_body, u, &m, e);
 }
 
 /* The "member" change rows first (they are read from the memberships the

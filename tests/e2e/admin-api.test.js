@@ -274,6 +274,14 @@ async function eventually(fn, what, timeoutMs = LIMIT_MS) {
   return r.value;
 }
 
+// Read-your-writes: a change made through the admin API is in effect on the node that
+// replied before the reply leaves (api/routes.c), so its effect is checked once, at once.
+async function immediately(fn, what) {
+  const r = await fn();
+  assert.ok(r && r.ok, `${what} (right after the change was acknowledged; got: ${r && r.detail})`);
+  return r;
+}
+
 // The files of a directory as the upload body's files[] (standard base64).
 function bundleFiles(dir) {
   return fs.readdirSync(dir).sort().map((name) => ({ path: name, content_base64: fs.readFileSync(path.join(dir, name)).toString('base64') }));
@@ -432,7 +440,7 @@ for (const mode of ['admin token', 'console session']) {
       assert.ok(!listRes.text.includes(A.embedToken) && !listRes.text.includes(A.adminToken), 'the list contains a seeded token value');
 
       // The value works at the token endpoint.
-      const ok = await eventually(async () => {
+      const ok = await immediately(async () => {
         const r = await h.postToken(base, created.key, { email: 'jane.wind@customer.example', name: 'Jane Wind' });
         return { ok: r.status === 200, detail: `${r.status} ${r.text}`, r };
       }, 'the new Embed token does not work at POST /api/v1/public/token');
@@ -453,11 +461,11 @@ for (const mode of ['admin token', 'console session']) {
       // Revoke.
       const rev = await api.ok('DELETE', `/access-tokens/${created.id}`);
       assert.deepEqual(rev, { id: created.id, revoked: true });
-      await eventually(async () => {
+      await immediately(async () => {
         const r = await h.postToken(base, created.key, { email: 'jane.wind@customer.example' });
         return { ok: r.status === 401, detail: `${r.status} ${r.text}` };
       }, 'a revoked token still works at POST /api/v1/public/token');
-      await eventually(async () => {
+      await immediately(async () => {
         const r = await h.me(base, sess);
         return { ok: r.status === 401, detail: `${r.status} ${r.text}` };
       }, 'a session minted with a revoked token is still accepted by /api/v1/me');
@@ -481,7 +489,7 @@ for (const mode of ['admin token', 'console session']) {
       const created = await api.ok('POST', '/access-tokens', { name: 'script', type: 'admin' }, 201);
       assert.match(created.key, /^tsa_[A-Za-z0-9_-]{43}$/, 'an admin token value');
       const script = new Admin(base, A.orgId, { token: created.key }, 'new admin token');
-      const org = await eventually(async () => {
+      const org = await immediately(async () => {
         const r = await script.call('GET', '');
         return { ok: r.status === 200, detail: `${r.status} ${r.text}` };
       }, 'a new admin token does not work on the admin API');
@@ -528,14 +536,14 @@ for (const mode of ['admin token', 'console session']) {
         const r = await h.postToken(base, A.embedToken, { email: dev.email, isSuperblocksUser: true });
         return r.status === 200 ? h.jwtParts(r.json.access_token).payload.rbac_group_objects.map((x) => x.id) : [`${r.status}`];
       };
-      await eventually(async () => {
+      await immediately(async () => {
         const ids = await groupsOf();
         return { ok: ids.includes(g.id), detail: JSON.stringify(ids) };
       }, 'a member added through the API is not in the group of its platform-user session token');
       const removed = await api.ok('DELETE', `/groups/${g.id}/members/${dev.id}`);
       assert.deepEqual(removed, { group_id: g.id, user_id: dev.id, removed: true });
       assert.deepEqual((await api.ok('GET', `/groups/${g.id}`)).members, []);
-      await eventually(async () => {
+      await immediately(async () => {
         const ids = await groupsOf();
         return { ok: !ids.includes(g.id) && !ids.some((x) => /^\d+$/.test(x)), detail: JSON.stringify(ids) };
       }, 'a removed member is still in the group of its platform-user session token');
@@ -547,7 +555,7 @@ for (const mode of ['admin token', 'console session']) {
         const r = await embedSession(base, app.id, tok.json.access_token);
         return { status: r.status, text: r.text };
       };
-      const before = await eventually(async () => {
+      const before = await immediately(async () => {
         const r = await opens();
         return { ok: r.status === 403, detail: `${r.status} ${r.text}` };
       }, 'before the grant, a token with the group must be refused by /api/v1/embed/session (403)');
@@ -557,7 +565,7 @@ for (const mode of ['admin token', 'console session']) {
       assert.deepEqual(granted.permissions, [{ app_id: app.id, app_name: app.name, permission: 'apps:view' }]);
       item = (await api.ok('GET', '/groups')).find((x) => x.id === g.id);
       assert.deepEqual(item.permissions, [{ app_id: app.id, permission: 'apps:view' }]);
-      await eventually(async () => {
+      await immediately(async () => {
         const r = await opens();
         return { ok: r.status === 200 && JSON.parse(r.text).data.frame_url.startsWith(`/apps/${app.id}/`), detail: `${r.status} ${r.text}` };
       }, 'after the grant, a token with the group cannot open the app via /api/v1/embed/session');
@@ -566,7 +574,7 @@ for (const mode of ['admin token', 'console session']) {
       await api.fails('PUT', `/groups/${g.id}/permissions`, { app_id: app.id, permission: 'apps:view' }, 400);
       const revokedPerm = await api.ok('PUT', `/groups/${g.id}/permissions`, { app_id: app.id, permission: 'apps:view', granted: false });
       assert.deepEqual(revokedPerm.permissions, []);
-      await eventually(async () => {
+      await immediately(async () => {
         const r = await opens();
         return { ok: r.status === 403, detail: `${r.status} ${r.text}` };
       }, 'after the revoke, a token with the group still opens the app');
@@ -579,7 +587,7 @@ for (const mode of ['admin token', 'console session']) {
       await api.fails('DELETE', `/groups/${g.id}`, undefined, 404);
       list = await api.ok('GET', '/groups');
       assert.ok(!list.some((x) => x.id === g.id), 'a deleted group is still listed');
-      await eventually(async () => {
+      await immediately(async () => {
         const r = await h.postToken(base, A.embedToken, { email: 'jane.wind@customer.example', groupIds: [g.id] });
         return { ok: r.status === 400 && r.text.includes(g.id), detail: `${r.status} ${r.text}` };
       }, 'a deleted group id is still accepted in groupIds');
@@ -659,12 +667,12 @@ for (const mode of ['admin token', 'console session']) {
       await api.fails('GET', `/applications/${h.randomUuid()}/embed-snippet`, undefined, 404);
 
       // Effect: the embed runtime sees the new mode and origins and serves version 2.
-      await eventually(async () => {
+      await immediately(async () => {
         const r = await h.httpRequest(`${base}/api/v1/embed/apps/${a.id}`);
         const d = r.json && r.json.data;
         return { ok: r.status === 200 && d.mode === 'public' && d.allowed_origins.includes('http://localhost:3000'), detail: `${r.status} ${r.text}` };
       }, 'GET /api/v1/embed/apps does not show the patched mode and origins');
-      const frame = await eventually(async () => {
+      const frame = await immediately(async () => {
         const r = await embedSession(base, a.id, null);
         if (r.status !== 200) return { ok: false, detail: `${r.status} ${r.text}` };
         const f = await h.httpRequest(`${base}${r.json.data.frame_url}`);
@@ -695,9 +703,8 @@ for (const mode of ['admin token', 'console session']) {
       assert.equal(list.find((u) => u.id === A.users.member.id).has_password, false);
       assert.ok(!JSON.stringify(list).includes('argon2'), 'GET /members leaks a password hash');
 
-      // The new member signs in (once the server knows them: probed without spending sign-in
-      // attempts); the role change shows in their session.
-      await eventually(async () => {
+      // The new member is known at once and signs in; the role change shows in their session.
+      await immediately(async () => {
         const r = await h.postToken(base, A.embedToken, { email, isSuperblocksUser: true });
         return { ok: r.status === 200, detail: `${r.status} ${r.text}` };
       }, 'a member added through the API is not known to the token endpoint');
@@ -706,7 +713,7 @@ for (const mode of ['admin token', 'console session']) {
       const patched = await api.ok('PATCH', `/members/${m.id}`, { role: 'admin' });
       assert.equal(patched.role, 'admin');
       assert.equal(patched.id, m.id);
-      await eventually(async () => {
+      await immediately(async () => {
         const r = await authSession(base, s.cookie);
         return { ok: r.status === 200 && r.json.data.user.role === 'admin', detail: `${r.status} ${r.text}` };
       }, 'the session of a member whose role changed does not show the new role');
@@ -716,7 +723,7 @@ for (const mode of ['admin token', 'console session']) {
       const del = await api.ok('DELETE', `/members/${m.id}`);
       assert.deepEqual(del, { id: m.id, removed: true });
       assert.ok(!(await api.ok('GET', '/members')).some((u) => u.id === m.id), 'a removed member is still listed');
-      await eventually(async () => {
+      await immediately(async () => {
         const r = await authSession(base, s.cookie);
         return { ok: r.status === 401, detail: `${r.status} ${r.text}` };
       }, 'the console session of a removed member still works');
@@ -753,12 +760,12 @@ for (const mode of ['admin token', 'console session']) {
       assert.equal(after.find((k) => k.kid === rot.kid).state, 'active');
       assert.equal(after.find((k) => k.kid === active[0].kid).state, 'retiring');
       assert.equal(after.filter((k) => k.state === 'active').length, 1);
-      await eventually(async () => {
+      await immediately(async () => {
         const r = await h.httpRequest(`${base}/.well-known/jwks.json`);
         const kids = r.json ? r.json.keys.map((k) => k.kid) : [];
         return { ok: kids.includes(rot.kid) && kids.includes(active[0].kid), detail: JSON.stringify(kids) };
       }, 'the rotated-in kid (and the retiring one) are not in /.well-known/jwks.json');
-      await eventually(async () => {
+      await immediately(async () => {
         const r = await h.postToken(base, A.embedToken, { email: 'kid.check@customer.example' });
         const kid = r.status === 200 ? h.jwtParts(r.json.access_token).header.kid : null;
         return { ok: kid === rot.kid, detail: `${r.status} kid=${kid}` };
@@ -894,13 +901,13 @@ describe('admin API security', { timeout: 90000 }, () => {
     const doomed = await adminA.ok('POST', '/access-tokens', { name: 'doomed admin', type: 'admin' }, 201);
     const shortApi = new Admin(base, A.orgId, { token: short.key }, 'short-lived admin token');
     const doomedApi = new Admin(base, A.orgId, { token: doomed.key }, 'doomed admin token');
-    await eventually(async () => {
+    await immediately(async () => {
       const r1 = await shortApi.call('GET', '');
       const r2 = await doomedApi.call('GET', '');
       return { ok: r1.status === 200 && r2.status === 200, detail: `${r1.status} ${r2.status}` };
     }, 'new admin tokens do not work');
     await adminA.ok('DELETE', `/access-tokens/${doomed.id}`);
-    await eventually(async () => {
+    await immediately(async () => {
       const r = await doomedApi.call('GET', '/groups');
       return { ok: r.status === 401, detail: `${r.status} ${r.text}` };
     }, 'a revoked admin token still works');
@@ -1053,6 +1060,42 @@ describe('admin API security', { timeout: 90000 }, () => {
     assert.equal(consoleCookie(wrong), null, 'a failed sign-in set a cookie');
     const bad = await h.httpRequest(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"email":1}' });
     assert.equal(bad.status, 400);
+  });
+
+  it('a password reset (tessera user passwd) ends every console session of that user; the old password no longer signs in', async () => {
+    const NEW_PASSWORD = 'a brand new passphrase';
+    const u = addUser(w.env, A.orgId, 'reset.me@a-corp.example', 'admin', 'Reset Me', PASSWORD);
+    // A CLI change reaches the server through its change-log poll; probed without spending sign-in attempts.
+    await eventually(async () => {
+      const t = await h.postToken(base, A.embedToken, { email: u.email, isSuperblocksUser: true });
+      return { ok: t.status === 200, detail: `${t.status} ${t.text}` };
+    }, 'a user added with the CLI is not known to the server');
+    const s1 = await signIn(base, u.email);
+    const s2 = await signIn(base, u.email);
+    const other = await signIn(base, A.users.owner.email);
+
+    // Refusals change nothing: unknown email, a too-short password, no password at all.
+    for (const [args, input, why] of [[['Nobody@A-corp.example'], `${NEW_PASSWORD}\n`, 'an unknown email'], [[u.email], 'short\n', 'a short password'], [[u.email], '', 'no input']]) {
+      const r = h.cli(w.env, 'user', 'passwd', '--org', A.orgId, ...args, { input });
+      assert.notEqual(r.code, 0, `user passwd with ${why} succeeded`);
+      assert.ok(!`${r.stdout}${r.stderr}`.includes(NEW_PASSWORD), `user passwd with ${why} echoes the password`);
+    }
+    assert.equal((await authSession(base, s1.cookie)).status, 200, 'a refused reset ended a session');
+
+    const r = h.cli(w.env, 'user', 'passwd', '--org', A.orgId, 'Reset.Me@A-Corp.example', { input: `${NEW_PASSWORD}\n` });
+    assert.equal(r.code, 0, `user passwd: ${r.stderr}`);
+    assert.equal(r.stdout.trim(), u.id);
+    assert.ok(!`${r.stdout}${r.stderr}${w.server.logs()}`.includes(NEW_PASSWORD), 'the new password was printed or logged');
+    for (const [what, s] of [['first', s1], ['second', s2]]) {
+      const after = await authSession(base, s.cookie);
+      assert.equal(after.status, 401, `the ${what} console session survived the reset: ${after.status} ${after.text}`);
+    }
+    assert.equal((await authSession(base, other.cookie)).status, 200, "another user's session ended with the reset");
+    // Sign-in checks the password the store holds now, so the reset applies at once.
+    assert.equal((await login(base, u.email, PASSWORD)).status, 401, 'the old password still signs in');
+    await signIn(base, u.email, NEW_PASSWORD);
+    const audit = await adminA.ok('GET', '/audit?action=user.password_set');
+    assert.ok(audit.some((e) => e.target === u.id && e.actor === 'cli'), `no user.password_set audit event: ${JSON.stringify(audit)}`);
   });
 
   it('bodies over the limits: an upload over 16 MiB and other bodies over 64 KiB are 413 and write nothing', async () => {

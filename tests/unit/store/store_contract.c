@@ -1517,6 +1517,56 @@ static void test_user_update(void **state)
     assert_int_equal(count_audit(s, ORG_B), 0);
 }
 
+/* A changed password ends the user's console sessions (in the same
+ * transaction); other changes, and other users' sessions, leave them be. */
+static void test_user_update_password_ends_console_sessions(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char u1[STORE_ID_MAX], u2[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    make_id(u1, 1, 1);
+    make_id(u2, 1, 2);
+    store_user user = user_rec(ORG_A, u1, "ada@example.com");
+    fill_max(user.password_hash, sizeof(user.password_hash), 'P');
+    OK(s->ops->user_insert(s, &user, NULL, &err));
+    add_user(s, ORG_A, u2, "bob@example.com");
+    int64_t now = clock_now();
+    store_console_session c1 = console_rec(ORG_A, u1, 'a', now + 3600);
+    store_console_session c2 = console_rec(ORG_A, u2, 'b', now + 3600);
+    OK(s->ops->console_session_insert(s, &c1, NULL, &err));
+    OK(s->ops->console_session_insert(s, &c2, NULL, &err));
+    store_console_session got;
+
+    /* Same hash, new role and name: the session stays. */
+    snprintf(user.role, sizeof(user.role), "admin");
+    snprintf(user.name, sizeof(user.name), "Ada L.");
+    OK(s->ops->user_update(s, &user, NULL, &err));
+    OK(s->ops->console_session_get(s, c1.id_hash, &got, &err));
+    assert_console_equal(&got, &c1);
+
+    /* A failing audit row undoes the password change and keeps the session. */
+    store_audit dup = audit_rec(ORG_A, 1, "user.password_set", 100);
+    OK(s->ops->audit_insert(s, &dup, &err));
+    store_user reset = user;
+    fill_max(reset.password_hash, sizeof(reset.password_hash), 'Q');
+    FAILS_WITH(s->ops->user_update(s, &reset, &dup, &err), ERR_CONFLICT);
+    OK(s->ops->console_session_get(s, c1.id_hash, &got, &err));
+
+    /* A new hash: gone. The other user's session stays. */
+    store_audit a = audit_rec(ORG_A, 2, "user.password_set", 101);
+    OK(s->ops->user_update(s, &reset, &a, &err));
+    FAILS_WITH(s->ops->console_session_get(s, c1.id_hash, &got, &err), ERR_NOT_FOUND);
+    OK(s->ops->console_session_get(s, c2.id_hash, &got, &err));
+    assert_console_equal(&got, &c2);
+
+    /* Removing the password ("") ends the sessions too. */
+    OK(s->ops->console_session_insert(s, &c1, NULL, &err));
+    reset.password_hash[0] = '\0';
+    OK(s->ops->user_update(s, &reset, NULL, &err));
+    FAILS_WITH(s->ops->console_session_get(s, c1.id_hash, &got, &err), ERR_NOT_FOUND);
+}
+
 static void test_user_delete(void **state)
 {
     store *s = *state;
@@ -2220,6 +2270,7 @@ int store_contract_run_peers(const char *backend_name, store *(*open_fresh)(void
         CASE(test_record_batch),
         CASE(test_record_batch_is_atomic),
         CASE(test_user_update),
+        CASE(test_user_update_password_ends_console_sessions),
         CASE(test_user_delete),
         CASE(test_user_count_role),
         CASE(test_group_update),
