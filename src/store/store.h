@@ -37,6 +37,9 @@
 #define STORE_SEALED_MAX 1024
 #define STORE_JWK_MAX 1024
 #define STORE_DETAIL_MAX 1024
+#define STORE_URL_MAX 1024
+#define STORE_JWKS_MAX 16384         /* an inline JWKS, JSON text */
+#define STORE_SUBJECT_TOKEN_MAX 8192 /* longest subject token kept */
 
 typedef struct {
     char id[STORE_ID_MAX];
@@ -162,9 +165,48 @@ typedef struct {
     int64_t expires_at;            /* seconds; expired when expires_at <= now */
 } store_console_session;
 
+/* A trusted identity provider of an org (token exchange). */
+typedef struct {
+    char id[STORE_ID_MAX];
+    char org_id[STORE_ID_MAX];
+    char name[STORE_NAME_MAX];
+    char issuer[STORE_URL_MAX];    /* exact "iss"; unique per org */
+    char jwks_uri[STORE_URL_MAX];  /* "" when jwks is inline */
+    char jwks[STORE_JWKS_MAX];     /* inline JWKS JSON, "" when jwks_uri is set */
+    char audience[512];            /* "" = no audience check */
+    char email_claim[64];          /* claim holding the email, e.g. "email" */
+    char algorithms[64];           /* comma-separated, e.g. "RS256,PS256,ES256" */
+    int64_t created_at;
+} store_idp;
+
+/* A host API called on a user's behalf after an RFC 8693 exchange. */
+typedef struct {
+    char id[STORE_ID_MAX];
+    char org_id[STORE_ID_MAX];
+    char name[STORE_NAME_MAX];     /* unique per org */
+    char base_url[STORE_URL_MAX];
+    char token_url[STORE_URL_MAX];
+    char client_id[256];
+    unsigned char client_secret_sealed[STORE_SEALED_MAX]; /* AES-GCM box, aad = id */
+    size_t client_secret_sealed_len;
+    char audience[512];
+    char scope[512];
+    int64_t created_at;
+} store_integration;
+
+/* The subject token a session was issued for, sealed (aad = jti). */
+typedef struct {
+    char jti[STORE_ID_MAX];
+    char org_id[STORE_ID_MAX];
+    char idp_id[STORE_ID_MAX];
+    unsigned char sealed[STORE_SUBJECT_TOKEN_MAX + 64];
+    size_t sealed_len;
+    int64_t expires_at;
+} store_subject_token;
+
 typedef struct {
     int64_t seq;                   /* strictly increasing */
-    char kind[16];                 /* org user token group grant member app app_version key session */
+    char kind[16];                 /* org user token group grant member app app_version key idp integration */
     char org_id[STORE_ID_MAX];
     char id[64];                   /* id of the changed row (group id for grant/member, kid for key) */
 } store_change;
@@ -279,6 +321,40 @@ typedef struct {
     /* Idempotent: succeeds (and writes the audit event) when absent. */
     int (*console_session_delete)(store *s, const char *id_hash, const store_audit *audit,
                                   err_t *e);
+
+    /* Identity providers. Insert: ERR_CONFLICT when the org already trusts
+     * the issuer. Update replaces every field but id, org_id and created_at
+     * (ERR_CONFLICT likewise). Delete also deletes the subject tokens kept
+     * for it. Change ("idp", id). */
+    int (*idp_insert)(store *s, const store_idp *p, const store_audit *audit, err_t *e);
+    int (*idp_get)(store *s, const char *org_id, const char *id, store_idp *out, err_t *e);
+    int (*idp_each)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
+    int (*idp_update)(store *s, const store_idp *p, const store_audit *audit, err_t *e);
+    int (*idp_delete)(store *s, const char *org_id, const char *id, const store_audit *audit,
+                      err_t *e);
+
+    /* Integrations: like identity providers; the name is unique per org.
+     * Change ("integration", id). */
+    int (*integration_insert)(store *s, const store_integration *g, const store_audit *audit,
+                              err_t *e);
+    int (*integration_get)(store *s, const char *org_id, const char *id, store_integration *out,
+                           err_t *e);
+    int (*integration_each)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
+    int (*integration_update)(store *s, const store_integration *g, const store_audit *audit,
+                              err_t *e);
+    int (*integration_delete)(store *s, const char *org_id, const char *id,
+                              const store_audit *audit, err_t *e);
+
+    /* Subject tokens: no change-log rows (only the session's node-independent
+     * proxy reads them by jti). Put: ERR_CONFLICT on a duplicate jti,
+     * ERR_INVALID_REQUEST when the provider is not one of the org's. Get:
+     * ERR_NOT_FOUND when absent or expired (expires_at <= now). Purge deletes
+     * the expired ones and those whose session or access token is revoked;
+     * *deleted gets the count. */
+    int (*subject_token_put)(store *s, const store_subject_token *t, err_t *e);
+    int (*subject_token_get)(store *s, const char *org_id, const char *jti, int64_t now,
+                             store_subject_token *out, err_t *e);
+    int (*subject_token_purge)(store *s, int64_t now, int64_t *deleted, err_t *e);
 
     int (*audit_insert)(store *s, const store_audit *a, err_t *e);
     /* Events of org_id (required) with at >= since, oldest first. */

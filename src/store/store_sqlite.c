@@ -44,6 +44,11 @@
 #define GRANT_COLS "org_id, group_id, app_id, permission"
 #define MEMBER_COLS "org_id, group_id, user_id"
 #define APP_COLS "id, org_id, name, mode, allowed_origins, created_at"
+#define IDP_COLS \
+    "id, org_id, name, issuer, jwks_uri, jwks, audience, email_claim, algorithms, created_at"
+#define INTEGRATION_COLS \
+    "id, org_id, name, base_url, token_url, client_id, client_secret, audience, scope, created_at"
+#define SUBJECT_COLS "jti, org_id, idp_id, sealed, expires_at"
 #define VERSION_COLS "id, org_id, app_id, version, created_by, created_at, file_count, total_bytes"
 #define KEY_COLS "kid, alg, state, sealed_private, public_jwk, created_at"
 #define SESSION_COLS                                                                               \
@@ -119,6 +124,21 @@ enum {
     Q_CONSOLE_INSERT,
     Q_CONSOLE_GET,
     Q_CONSOLE_DELETE,
+    Q_IDP_INSERT,
+    Q_IDP_GET,
+    Q_IDP_EACH_ORG,
+    Q_IDP_EACH_ALL,
+    Q_IDP_UPDATE,
+    Q_IDP_DELETE,
+    Q_INTEGRATION_INSERT,
+    Q_INTEGRATION_GET,
+    Q_INTEGRATION_EACH_ORG,
+    Q_INTEGRATION_EACH_ALL,
+    Q_INTEGRATION_UPDATE,
+    Q_INTEGRATION_DELETE,
+    Q_SUBJECT_INSERT,
+    Q_SUBJECT_GET,
+    Q_SUBJECT_PURGE,
     Q_COUNT
 };
 
@@ -385,6 +405,70 @@ static const query q_table[Q_COUNT] = {
     [Q_CONSOLE_DELETE] = {.name = "console_session_delete",
                           .sql = "DELETE FROM console_sessions WHERE id_hash = ?1",
                           .entity = "console session"},
+
+    [Q_IDP_INSERT] = {.name = "idp_insert",
+                      .sql = "INSERT INTO idps (" IDP_COLS
+                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                      .entity = "identity provider",
+                      .conflict = "this organization already trusts that issuer",
+                      .missing = "referenced org does not exist"},
+    [Q_IDP_GET] = {.name = "idp_get",
+                   .sql = "SELECT " IDP_COLS " FROM idps WHERE org_id = ?1 AND id = ?2",
+                   .entity = "identity provider"},
+    [Q_IDP_EACH_ORG] = {.name = "idp_each",
+                        .sql = "SELECT " IDP_COLS " FROM idps WHERE org_id = ?1 ORDER BY rowid"},
+    [Q_IDP_EACH_ALL] = {.name = "idp_each", .sql = "SELECT " IDP_COLS " FROM idps ORDER BY rowid"},
+    [Q_IDP_UPDATE] = {.name = "idp_update",
+                      .sql = "UPDATE idps SET name = ?3, issuer = ?4, jwks_uri = ?5, jwks = ?6, "
+                             "audience = ?7, email_claim = ?8, algorithms = ?9 "
+                             "WHERE org_id = ?2 AND id = ?1",
+                      .entity = "identity provider",
+                      .conflict = "this organization already trusts that issuer"},
+    [Q_IDP_DELETE] = {.name = "idp_delete",
+                      .sql = "DELETE FROM idps WHERE org_id = ?1 AND id = ?2",
+                      .entity = "identity provider"},
+
+    [Q_INTEGRATION_INSERT] = {.name = "integration_insert",
+                              .sql = "INSERT INTO integrations (" INTEGRATION_COLS
+                                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                              .entity = "integration",
+                              .conflict = "an integration with that name already exists",
+                              .missing = "referenced org does not exist"},
+    [Q_INTEGRATION_GET] = {.name = "integration_get",
+                           .sql = "SELECT " INTEGRATION_COLS
+                                  " FROM integrations WHERE org_id = ?1 AND id = ?2",
+                           .entity = "integration"},
+    [Q_INTEGRATION_EACH_ORG] = {.name = "integration_each",
+                                .sql = "SELECT " INTEGRATION_COLS
+                                       " FROM integrations WHERE org_id = ?1 ORDER BY rowid"},
+    [Q_INTEGRATION_EACH_ALL] = {.name = "integration_each",
+                                .sql = "SELECT " INTEGRATION_COLS " FROM integrations ORDER BY rowid"},
+    [Q_INTEGRATION_UPDATE] = {.name = "integration_update",
+                              .sql = "UPDATE integrations SET name = ?3, base_url = ?4, token_url = ?5, "
+                                     "client_id = ?6, client_secret = ?7, audience = ?8, scope = ?9 "
+                                     "WHERE org_id = ?2 AND id = ?1",
+                              .entity = "integration",
+                              .conflict = "an integration with that name already exists"},
+    [Q_INTEGRATION_DELETE] = {.name = "integration_delete",
+                              .sql = "DELETE FROM integrations WHERE org_id = ?1 AND id = ?2",
+                              .entity = "integration"},
+
+    [Q_SUBJECT_INSERT] = {.name = "subject_token_put",
+                          .sql = "INSERT INTO subject_tokens (" SUBJECT_COLS
+                                 ") VALUES (?1, ?2, ?3, ?4, ?5)",
+                          .entity = "subject token",
+                          .missing = "referenced identity provider does not exist in this org"},
+    [Q_SUBJECT_GET] = {.name = "subject_token_get",
+                       .sql = "SELECT " SUBJECT_COLS " FROM subject_tokens "
+                              "WHERE org_id = ?1 AND jti = ?2 AND expires_at > ?3",
+                       .entity = "subject token"},
+    /* Expired, or the session (or the access token it was minted with) was
+     * revoked: the session has ended, so its subject token goes. */
+    [Q_SUBJECT_PURGE] = {.name = "subject_token_purge",
+                         .sql = "DELETE FROM subject_tokens WHERE expires_at <= ?1 OR jti IN ("
+                                "SELECT s.jti FROM sessions s LEFT JOIN access_tokens t ON t.id = s.atid "
+                                "WHERE s.revoked_at != 0 OR t.revoked_at != 0)",
+                         .entity = "subject token"},
 };
 
 /* ---- the handle ---- */
@@ -705,6 +789,59 @@ static int read_app(sqlite3_stmt *st, void *rec, err_t *e)
     return 0;
 }
 
+/* Copies blob column i into dst[cap] (*len set); a longer value is an error. */
+static int col_blob_(sqlite3_stmt *st, int i, unsigned char *dst, size_t cap, size_t *len, err_t *e)
+{
+    const void *data = sqlite3_column_blob(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    if (n > cap)
+        return err_set(e, ERR_INTERNAL, "stored %s is longer than %zu bytes", sqlite3_column_name(st, i),
+                       cap);
+    if (n > 0)
+        memcpy(dst, data, n);
+    *len = n;
+    return 0;
+}
+#define col_blob(st, i, field, len, e) col_blob_((st), (i), (field), sizeof(field), (len), (e))
+
+static int read_idp(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_idp *p = rec;
+    memset(p, 0, sizeof(*p));
+    if (col_text(st, 0, p->id, e) || col_text(st, 1, p->org_id, e) || col_text(st, 2, p->name, e) ||
+        col_text(st, 3, p->issuer, e) || col_text(st, 4, p->jwks_uri, e) || col_text(st, 5, p->jwks, e) ||
+        col_text(st, 6, p->audience, e) || col_text(st, 7, p->email_claim, e) ||
+        col_text(st, 8, p->algorithms, e))
+        return -1;
+    p->created_at = sqlite3_column_int64(st, 9);
+    return 0;
+}
+
+static int read_integration(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_integration *g = rec;
+    memset(g, 0, sizeof(*g));
+    if (col_text(st, 0, g->id, e) || col_text(st, 1, g->org_id, e) || col_text(st, 2, g->name, e) ||
+        col_text(st, 3, g->base_url, e) || col_text(st, 4, g->token_url, e) ||
+        col_text(st, 5, g->client_id, e) ||
+        col_blob(st, 6, g->client_secret_sealed, &g->client_secret_sealed_len, e) ||
+        col_text(st, 7, g->audience, e) || col_text(st, 8, g->scope, e))
+        return -1;
+    g->created_at = sqlite3_column_int64(st, 9);
+    return 0;
+}
+
+static int read_subject(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_subject_token *t = rec;
+    memset(t, 0, sizeof(*t));
+    if (col_text(st, 0, t->jti, e) || col_text(st, 1, t->org_id, e) || col_text(st, 2, t->idp_id, e) ||
+        col_blob(st, 3, t->sealed, &t->sealed_len, e))
+        return -1;
+    t->expires_at = sqlite3_column_int64(st, 4);
+    return 0;
+}
+
 static int read_version(sqlite3_stmt *st, void *rec, err_t *e)
 {
     store_app_version *v = rec;
@@ -928,6 +1065,64 @@ static void bind_key(sqlite3_stmt *st, const void *rec)
     (void)rc;
     bind_field(st, 5, k->public_jwk);
     bind_int(st, 6, k->created_at);
+}
+
+/* ?1..?9: what update binds (its WHERE uses ?1 id and ?2 org_id). */
+static void bind_idp_update(sqlite3_stmt *st, const void *rec)
+{
+    const store_idp *p = rec;
+    bind_field(st, 1, p->id);
+    bind_field(st, 2, p->org_id);
+    bind_field(st, 3, p->name);
+    bind_field(st, 4, p->issuer);
+    bind_field(st, 5, p->jwks_uri);
+    bind_field(st, 6, p->jwks);
+    bind_field(st, 7, p->audience);
+    bind_field(st, 8, p->email_claim);
+    bind_field(st, 9, p->algorithms);
+}
+
+static void bind_idp(sqlite3_stmt *st, const void *rec)
+{
+    bind_idp_update(st, rec);
+    bind_int(st, 10, ((const store_idp *)rec)->created_at);
+}
+
+/* ?1..?9, like bind_idp_update. */
+static void bind_integration_update(sqlite3_stmt *st, const void *rec)
+{
+    const store_integration *g = rec;
+    assert(g->client_secret_sealed_len <= sizeof(g->client_secret_sealed));
+    bind_field(st, 1, g->id);
+    bind_field(st, 2, g->org_id);
+    bind_field(st, 3, g->name);
+    bind_field(st, 4, g->base_url);
+    bind_field(st, 5, g->token_url);
+    bind_field(st, 6, g->client_id);
+    int rc = bind_blob(st, 7, g->client_secret_sealed, g->client_secret_sealed_len);
+    assert(rc == SQLITE_OK);
+    (void)rc;
+    bind_field(st, 8, g->audience);
+    bind_field(st, 9, g->scope);
+}
+
+static void bind_integration(sqlite3_stmt *st, const void *rec)
+{
+    bind_integration_update(st, rec);
+    bind_int(st, 10, ((const store_integration *)rec)->created_at);
+}
+
+static void bind_subject(sqlite3_stmt *st, const void *rec)
+{
+    const store_subject_token *t = rec;
+    assert(t->sealed_len <= sizeof(t->sealed));
+    bind_field(st, 1, t->jti);
+    bind_field(st, 2, t->org_id);
+    bind_field(st, 3, t->idp_id);
+    int rc = bind_blob(st, 4, t->sealed, t->sealed_len);
+    assert(rc == SQLITE_OK);
+    (void)rc;
+    bind_int(st, 5, t->expires_at);
 }
 
 static void bind_session(sqlite3_stmt *st, const void *rec)
@@ -1626,6 +1821,12 @@ static void bind_now(sqlite3_stmt *st, const void *rec)
     bind_int(st, 1, clock_now());
 }
 
+/* rec is an int64_t time, bound as ?1. */
+static void bind_now_arg(sqlite3_stmt *st, const void *rec)
+{
+    bind_int(st, 1, *(const int64_t *)rec);
+}
+
 /* Housekeeping first (every expired row, of any org), then the new row. */
 static int console_insert_body(store_sqlite *ss, const void *arg, err_t *e)
 {
@@ -1706,6 +1907,121 @@ static int sq_changes_since(store *s, int64_t after, store_each_fn fn, void *ctx
         return -1;
     bind_int(st, 1, after);
     return fetch_each(ss, Q_CHANGES_SINCE, read_change, &rec, fn, ctx, e);
+}
+
+/* ---- token exchange: identity providers, integrations, subject tokens ---- */
+
+static int sq_idp_insert(store *s, const store_idp *p, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"idp", p->org_id, p->id, audit};
+    return write_one(from(s), Q_IDP_INSERT, bind_idp, p, &m, e);
+}
+
+static int sq_idp_get(store *s, const char *org_id, const char *id, store_idp *out, err_t *e)
+{
+    return get_in_org(from(s), Q_IDP_GET, org_id, id, read_idp, out, id, e);
+}
+
+/* The record is large (an inline JWKS): one scratch copy on the heap. */
+static int sq_idp_each(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
+{
+    store_idp *rec = xmalloc(sizeof(*rec));
+    int rc = each_filtered(from(s), Q_IDP_EACH_ORG, Q_IDP_EACH_ALL, org_id, NULL, read_idp, rec, fn, ctx,
+                           e);
+    free(rec);
+    return rc;
+}
+
+static int sq_idp_update(store *s, const store_idp *p, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"idp", p->org_id, p->id, audit};
+    one_stmt one = {Q_IDP_UPDATE, bind_idp_update, p, 1};
+    return write_run(from(s), one_stmt_body, &one, &m, e);
+}
+
+static int sq_idp_delete(store *s, const char *org_id, const char *id, const store_audit *audit, err_t *e)
+{
+    row_ref r = {org_id, id, 0};
+    one_stmt one = {Q_IDP_DELETE, bind_in_org, &r, 1};
+    write_meta m = {"idp", org_id, id, audit};
+    if (org_id == NULL || id == NULL)
+        return err_set(e, ERR_NOT_FOUND, "identity provider not found");
+    return write_run(from(s), one_stmt_body, &one, &m, e);
+}
+
+static int sq_integration_insert(store *s, const store_integration *g, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"integration", g->org_id, g->id, audit};
+    return write_one(from(s), Q_INTEGRATION_INSERT, bind_integration, g, &m, e);
+}
+
+static int sq_integration_get(store *s, const char *org_id, const char *id, store_integration *out,
+                              err_t *e)
+{
+    return get_in_org(from(s), Q_INTEGRATION_GET, org_id, id, read_integration, out, id, e);
+}
+
+static int sq_integration_each(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
+{
+    store_integration rec;
+    return each_filtered(from(s), Q_INTEGRATION_EACH_ORG, Q_INTEGRATION_EACH_ALL, org_id, NULL,
+                         read_integration, &rec, fn, ctx, e);
+}
+
+static int sq_integration_update(store *s, const store_integration *g, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"integration", g->org_id, g->id, audit};
+    one_stmt one = {Q_INTEGRATION_UPDATE, bind_integration_update, g, 1};
+    return write_run(from(s), one_stmt_body, &one, &m, e);
+}
+
+static int sq_integration_delete(store *s, const char *org_id, const char *id, const store_audit *audit,
+                                 err_t *e)
+{
+    row_ref r = {org_id, id, 0};
+    one_stmt one = {Q_INTEGRATION_DELETE, bind_in_org, &r, 1};
+    write_meta m = {"integration", org_id, id, audit};
+    if (org_id == NULL || id == NULL)
+        return err_set(e, ERR_NOT_FOUND, "integration not found");
+    return write_run(from(s), one_stmt_body, &one, &m, e);
+}
+
+static int sq_subject_token_put(store *s, const store_subject_token *t, err_t *e)
+{
+    write_meta m = {NULL, NULL, NULL, NULL};
+    if (t->jti[0] == '\0')
+        return err_set(e, ERR_INVALID_REQUEST, "subject token without a jti");
+    return write_one(from(s), Q_SUBJECT_INSERT, bind_subject, t, &m, e);
+}
+
+static int sq_subject_token_get(store *s, const char *org_id, const char *jti, int64_t now,
+                                store_subject_token *out, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    sqlite3_stmt *st = stmt_get(ss, Q_SUBJECT_GET, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, org_id);
+    bind_text(st, 2, jti);
+    bind_int(st, 3, now);
+    return fetch_one(ss, Q_SUBJECT_GET, read_subject, out, NULL, e);
+}
+
+static int subject_purge_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    const int64_t *now = arg;
+    return exec_bound(ss, Q_SUBJECT_PURGE, bind_now_arg, now, 0, e);
+}
+
+static int sq_subject_token_purge(store *s, int64_t now, int64_t *deleted, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    write_meta m = {NULL, NULL, NULL, NULL};
+    *deleted = 0;
+    if (write_run(ss, subject_purge_body, &now, &m, e) != 0)
+        return -1;
+    *deleted = sqlite3_changes(ss->db);
+    return 0;
 }
 
 /* ---- migrations ---- */
@@ -1932,6 +2248,19 @@ static const store_ops sqlite_ops = {
     .console_session_insert = sq_console_session_insert,
     .console_session_get = sq_console_session_get,
     .console_session_delete = sq_console_session_delete,
+    .idp_insert = sq_idp_insert,
+    .idp_get = sq_idp_get,
+    .idp_each = sq_idp_each,
+    .idp_update = sq_idp_update,
+    .idp_delete = sq_idp_delete,
+    .integration_insert = sq_integration_insert,
+    .integration_get = sq_integration_get,
+    .integration_each = sq_integration_each,
+    .integration_update = sq_integration_update,
+    .integration_delete = sq_integration_delete,
+    .subject_token_put = sq_subject_token_put,
+    .subject_token_get = sq_subject_token_get,
+    .subject_token_purge = sq_subject_token_purge,
     .audit_insert = sq_audit_insert,
     .audit_each = sq_audit_each,
     .change_latest = sq_change_latest,

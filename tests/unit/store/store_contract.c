@@ -1517,6 +1517,287 @@ static void test_user_update(void **state)
     assert_int_equal(count_audit(s, ORG_B), 0);
 }
 
+/* ---- token exchange: identity providers, integrations, subject tokens ---- */
+
+static store_idp *idp_rec(const char *org_id, const char *id, const char *issuer)
+{
+    store_idp *p = calloc(1, sizeof(*p));
+    assert_non_null(p);
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    snprintf(p->org_id, sizeof(p->org_id), "%s", org_id);
+    snprintf(p->name, sizeof(p->name), "Okta");
+    snprintf(p->issuer, sizeof(p->issuer), "%s", issuer);
+    snprintf(p->jwks_uri, sizeof(p->jwks_uri), "%s/v1/keys", issuer);
+    snprintf(p->audience, sizeof(p->audience), "api://default");
+    snprintf(p->email_claim, sizeof(p->email_claim), "email");
+    snprintf(p->algorithms, sizeof(p->algorithms), "RS256,PS256,ES256");
+    p->created_at = 1700000500;
+    return p;
+}
+
+static void assert_idp_equal(const store_idp *a, const store_idp *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->org_id, b->org_id);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->issuer, b->issuer);
+    assert_string_equal(a->jwks_uri, b->jwks_uri);
+    assert_string_equal(a->jwks, b->jwks);
+    assert_string_equal(a->audience, b->audience);
+    assert_string_equal(a->email_claim, b->email_claim);
+    assert_string_equal(a->algorithms, b->algorithms);
+    assert_int_equal(a->created_at, b->created_at);
+}
+
+static void test_idps(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id1[STORE_ID_MAX], id2[STORE_ID_MAX], id3[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(id1, 0x1d, 1);
+    make_id(id2, 0x1d, 2);
+    make_id(id3, 0x1d, 3);
+    store_idp *a = idp_rec(ORG_A, id1, "https://acme.okta.com/oauth2/default");
+    store_idp *inline_set = idp_rec(ORG_A, id2, "https://login.microsoftonline.com/t/v2.0");
+    inline_set->jwks_uri[0] = '\0';
+    fill_max(inline_set->jwks, sizeof(inline_set->jwks), 'j'); /* the largest inline JWKS */
+    store_idp *other = idp_rec(ORG_B, id3, a->issuer);             /* same issuer, other org */
+    store_idp *got = calloc(1, sizeof(*got));
+    assert_non_null(got);
+
+    int64_t before = latest(s);
+    store_audit au = audit_rec(ORG_A, 1, "idp.added", 100);
+    OK(s->ops->idp_insert(s, a, &au, &err));
+    assert_one_change(s, before, "idp", ORG_A, id1);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    OK(s->ops->idp_insert(s, inline_set, NULL, &err));
+    OK(s->ops->idp_insert(s, other, NULL, &err));
+    OK(s->ops->idp_get(s, ORG_A, id1, got, &err));
+    assert_idp_equal(got, a);
+    OK(s->ops->idp_get(s, ORG_A, id2, got, &err));
+    assert_idp_equal(got, inline_set);
+    FAILS_WITH(s->ops->idp_get(s, ORG_B, id1, got, &err), ERR_NOT_FOUND);
+
+    collected c = COLLECTED(store_idp);
+    OK(s->ops->idp_each(s, ORG_A, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    assert_idp_equal(ITEM(c, store_idp, 0), a);
+    assert_idp_equal(ITEM(c, store_idp, 1), inline_set);
+    free(c.all);
+
+    /* One org trusts an issuer once; the refused write leaves no trace. */
+    int64_t mark = latest(s);
+    store_idp *dup = idp_rec(ORG_A, id3, a->issuer);
+    make_id(dup->id, 0x1d, 4);
+    store_audit au2 = audit_rec(ORG_A, 2, "idp.added", 101);
+    FAILS_WITH(s->ops->idp_insert(s, dup, &au2, &err), ERR_CONFLICT);
+    store_idp *clash = idp_rec(ORG_A, id2, a->issuer);
+    FAILS_WITH(s->ops->idp_update(s, clash, &au2, &err), ERR_CONFLICT);
+    assert_int_equal(latest(s), mark);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+
+    /* Update replaces the fields but not created_at; another org's id is absent. */
+    store_idp *upd = idp_rec(ORG_A, id1, "https://acme.okta.com/oauth2/aus1");
+    snprintf(upd->audience, sizeof(upd->audience), "%s", "");
+    snprintf(upd->email_claim, sizeof(upd->email_claim), "upn");
+    snprintf(upd->algorithms, sizeof(upd->algorithms), "RS256");
+    upd->created_at = 1;
+    OK(s->ops->idp_update(s, upd, NULL, &err));
+    upd->created_at = a->created_at;
+    OK(s->ops->idp_get(s, ORG_A, id1, got, &err));
+    assert_idp_equal(got, upd);
+    store_idp *cross = idp_rec(ORG_B, id1, "https://evil.example");
+    FAILS_WITH(s->ops->idp_update(s, cross, NULL, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->idp_delete(s, ORG_B, id1, NULL, &err), ERR_NOT_FOUND);
+    OK(s->ops->idp_get(s, ORG_A, id1, got, &err));
+    assert_idp_equal(got, upd);
+
+    mark = latest(s);
+    OK(s->ops->idp_delete(s, ORG_A, id1, NULL, &err));
+    assert_one_change(s, mark, "idp", ORG_A, id1);
+    FAILS_WITH(s->ops->idp_get(s, ORG_A, id1, got, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->idp_delete(s, ORG_A, id1, NULL, &err), ERR_NOT_FOUND);
+    OK(s->ops->idp_get(s, ORG_B, id3, got, &err));
+
+    free(a);
+    free(inline_set);
+    free(other);
+    free(dup);
+    free(clash);
+    free(upd);
+    free(cross);
+    free(got);
+}
+
+static store_integration integration_rec(const char *org_id, const char *id, const char *name)
+{
+    store_integration g;
+    memset(&g, 0, sizeof(g));
+    snprintf(g.id, sizeof(g.id), "%s", id);
+    snprintf(g.org_id, sizeof(g.org_id), "%s", org_id);
+    snprintf(g.name, sizeof(g.name), "%s", name);
+    snprintf(g.base_url, sizeof(g.base_url), "https://api.acme.example/v1");
+    snprintf(g.token_url, sizeof(g.token_url), "https://acme.okta.com/oauth2/default/v1/token");
+    snprintf(g.client_id, sizeof(g.client_id), "0oa1client");
+    for (size_t i = 0; i < 60; i++)
+        g.client_secret_sealed[i] = (unsigned char)(i * 7); /* binary, with a zero byte */
+    g.client_secret_sealed_len = 60;
+    snprintf(g.audience, sizeof(g.audience), "https://api.acme.example");
+    snprintf(g.scope, sizeof(g.scope), "orders:read");
+    g.created_at = 1700000600;
+    return g;
+}
+
+static void assert_integration_equal(const store_integration *a, const store_integration *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->org_id, b->org_id);
+    assert_string_equal(a->name, b->name);
+    assert_string_equal(a->base_url, b->base_url);
+    assert_string_equal(a->token_url, b->token_url);
+    assert_string_equal(a->client_id, b->client_id);
+    assert_int_equal(a->client_secret_sealed_len, b->client_secret_sealed_len);
+    assert_memory_equal(a->client_secret_sealed, b->client_secret_sealed, a->client_secret_sealed_len);
+    assert_string_equal(a->audience, b->audience);
+    assert_string_equal(a->scope, b->scope);
+    assert_int_equal(a->created_at, b->created_at);
+}
+
+static void test_integrations(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id1[STORE_ID_MAX], id2[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(id1, 0x1e, 1);
+    make_id(id2, 0x1e, 2);
+    store_integration a = integration_rec(ORG_A, id1, "Orders API");
+    store_integration b = integration_rec(ORG_B, id2, "Orders API"); /* same name, other org */
+    int64_t before = latest(s);
+    OK(s->ops->integration_insert(s, &a, NULL, &err));
+    assert_one_change(s, before, "integration", ORG_A, id1);
+    OK(s->ops->integration_insert(s, &b, NULL, &err));
+    store_integration got;
+    OK(s->ops->integration_get(s, ORG_A, id1, &got, &err));
+    assert_integration_equal(&got, &a);
+    FAILS_WITH(s->ops->integration_get(s, ORG_A, id2, &got, &err), ERR_NOT_FOUND);
+
+    store_integration dup = integration_rec(ORG_A, id2, "Orders API");
+    make_id(dup.id, 0x1e, 3);
+    int64_t mark = latest(s);
+    FAILS_WITH(s->ops->integration_insert(s, &dup, NULL, &err), ERR_CONFLICT);
+    assert_int_equal(latest(s), mark);
+
+    store_integration upd = a;
+    snprintf(upd.name, sizeof(upd.name), "Orders API (EU)");
+    snprintf(upd.scope, sizeof(upd.scope), "%s", "");
+    upd.client_secret_sealed_len = 5;
+    OK(s->ops->integration_update(s, &upd, NULL, &err));
+    OK(s->ops->integration_get(s, ORG_A, id1, &got, &err));
+    assert_integration_equal(&got, &upd);
+    store_integration cross = upd;
+    snprintf(cross.org_id, sizeof(cross.org_id), "%s", ORG_B);
+    FAILS_WITH(s->ops->integration_update(s, &cross, NULL, &err), ERR_NOT_FOUND);
+
+    collected c = COLLECTED(store_integration);
+    OK(s->ops->integration_each(s, ORG_B, collect, &c, &err));
+    assert_int_equal(c.n, 1);
+    assert_integration_equal(ITEM(c, store_integration, 0), &b);
+    free(c.all);
+
+    FAILS_WITH(s->ops->integration_delete(s, ORG_B, id1, NULL, &err), ERR_NOT_FOUND);
+    mark = latest(s);
+    OK(s->ops->integration_delete(s, ORG_A, id1, NULL, &err));
+    assert_one_change(s, mark, "integration", ORG_A, id1);
+    FAILS_WITH(s->ops->integration_get(s, ORG_A, id1, &got, &err), ERR_NOT_FOUND);
+}
+
+static store_subject_token subject_rec(const char *org_id, const char *jti, const char *idp_id,
+                                       int64_t expires_at)
+{
+    store_subject_token t;
+    memset(&t, 0, sizeof(t));
+    snprintf(t.jti, sizeof(t.jti), "%s", jti);
+    snprintf(t.org_id, sizeof(t.org_id), "%s", org_id);
+    snprintf(t.idp_id, sizeof(t.idp_id), "%s", idp_id);
+    t.sealed_len = sizeof(t.sealed); /* the largest */
+    for (size_t i = 0; i < t.sealed_len; i++)
+        t.sealed[i] = (unsigned char)(i ^ (size_t)jti[7]);
+    t.expires_at = expires_at;
+    return t;
+}
+
+static void test_subject_tokens(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char idp[STORE_ID_MAX], other_idp[STORE_ID_MAX], tok[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(idp, 0x1d, 1);
+    make_id(other_idp, 0x1d, 2);
+    make_id(tok, 0x7070, 1); /* the access token session_rec names */
+    store_idp *p = idp_rec(ORG_A, idp, "https://acme.okta.com");
+    store_idp *pb = idp_rec(ORG_B, other_idp, "https://b.okta.com");
+    OK(s->ops->idp_insert(s, p, NULL, &err));
+    OK(s->ops->idp_insert(s, pb, NULL, &err));
+    store_token t = token_rec(ORG_A, tok, 'a');
+    OK(s->ops->token_insert(s, &t, NULL, &err));
+    int64_t now = 1700001000;
+
+    /* Sessions: 1 live, 2 revoked, 3 live, 4 expired (the subject row's time decides). */
+    store_session sess[4];
+    for (unsigned i = 0; i < 4; i++)
+        sess[i] = session_rec(ORG_A, 0x5e, i + 1);
+    sess[1].revoked_at = now - 5;
+    OK(s->ops->record_batch(s, sess, 4, NULL, 0, &err));
+    store_subject_token st[4];
+    for (unsigned i = 0; i < 4; i++)
+        st[i] = subject_rec(ORG_A, sess[i].jti, idp, i == 3 ? now : now + 3600);
+
+    int64_t mark = latest(s);
+    for (unsigned i = 0; i < 4; i++)
+        OK(s->ops->subject_token_put(s, &st[i], &err));
+    assert_int_equal(latest(s), mark); /* no change-log rows */
+    FAILS_WITH(s->ops->subject_token_put(s, &st[0], &err), ERR_CONFLICT);
+    store_subject_token wrong = subject_rec(ORG_A, "0c000000-0000-4000-8000-000000000001", other_idp, now + 60);
+    FAILS_WITH(s->ops->subject_token_put(s, &wrong, &err), ERR_INVALID_REQUEST); /* org B's provider */
+
+    store_subject_token got;
+    OK(s->ops->subject_token_get(s, ORG_A, st[0].jti, now, &got, &err));
+    assert_string_equal(got.idp_id, idp);
+    assert_int_equal(got.sealed_len, st[0].sealed_len);
+    assert_memory_equal(got.sealed, st[0].sealed, got.sealed_len);
+    assert_int_equal(got.expires_at, st[0].expires_at);
+    FAILS_WITH(s->ops->subject_token_get(s, ORG_B, st[0].jti, now, &got, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->subject_token_get(s, ORG_A, st[3].jti, now, &got, &err), ERR_NOT_FOUND); /* expired */
+
+    /* Purge: the expired one and the revoked session's. */
+    int64_t deleted = -1;
+    OK(s->ops->subject_token_purge(s, now, &deleted, &err));
+    assert_int_equal(deleted, 2);
+    FAILS_WITH(s->ops->subject_token_get(s, ORG_A, st[1].jti, now, &got, &err), ERR_NOT_FOUND);
+    OK(s->ops->subject_token_get(s, ORG_A, st[0].jti, now, &got, &err));
+    OK(s->ops->subject_token_get(s, ORG_A, st[2].jti, now, &got, &err));
+
+    /* Revoking the access token ends every session minted with it. */
+    OK(s->ops->token_revoke(s, ORG_A, tok, now, NULL, &err));
+    OK(s->ops->subject_token_purge(s, now, &deleted, &err));
+    assert_int_equal(deleted, 2);
+    FAILS_WITH(s->ops->subject_token_get(s, ORG_A, st[0].jti, now, &got, &err), ERR_NOT_FOUND);
+
+    /* Removing the provider removes what was kept for it. */
+    store_subject_token fresh = subject_rec(ORG_A, "0c000000-0000-4000-8000-000000000002", idp, now + 60);
+    OK(s->ops->subject_token_put(s, &fresh, &err));
+    OK(s->ops->idp_delete(s, ORG_A, idp, NULL, &err));
+    FAILS_WITH(s->ops->subject_token_get(s, ORG_A, fresh.jti, now, &got, &err), ERR_NOT_FOUND);
+    free(p);
+    free(pb);
+}
+
 /* A changed password ends the user's console sessions (in the same
  * transaction); other changes, and other users' sessions, leave them be. */
 static void test_user_update_password_ends_console_sessions(void **state)
@@ -2271,6 +2552,9 @@ int store_contract_run_peers(const char *backend_name, store *(*open_fresh)(void
         CASE(test_record_batch_is_atomic),
         CASE(test_user_update),
         CASE(test_user_update_password_ends_console_sessions),
+        CASE(test_idps),
+        CASE(test_integrations),
+        CASE(test_subject_tokens),
         CASE(test_user_delete),
         CASE(test_user_count_role),
         CASE(test_group_update),
