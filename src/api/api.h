@@ -11,6 +11,9 @@
 #include <stdint.h>
 
 #include "domain/directory.h"
+#include "domain/jwks_cache.h"
+#include "domain/exchange_cache.h"
+#include "api/offload.h"
 #include "domain/recorder.h"
 #include "domain/throttle.h"
 #include "http/router.h"
@@ -22,6 +25,9 @@ typedef struct {
     recorder *rec;
     throttle *signin_by_email;  /* failed embed sign-ins per (org, email) */
     throttle *signin_by_client; /* failed embed sign-ins per client address */
+    jwks_cache *jwks;           /* identity providers' key sets (token exchange) */
+    exchange_cache *exchanges;  /* access tokens from RFC 8693 exchanges, per (integration, user) */
+    offload *offload;           /* threads for integration calls */
     char base_url[256]; /* no trailing '/'; the "iss" of session tokens */
     char origin[256];   /* scheme://host[:port] of base_url */
 } api_app;
@@ -62,12 +68,23 @@ void api_embed_session(api_worker *w, http_request *req, const route_params *par
 void api_embed_login(api_worker *w, http_request *req, const route_params *params);
 void api_embed_csp_report(api_worker *w, http_request *req, const route_params *params);
 void api_app_file(api_worker *w, http_request *req, const route_params *params);
+void api_integration_proxy(api_worker *w, http_request *req, const route_params *params);
 
 void api_auth_login(api_worker *w, http_request *req, const route_params *params);
 void api_auth_session(api_worker *w, http_request *req, const route_params *params);
 void api_auth_logout(api_worker *w, http_request *req, const route_params *params);
 void api_console_file(api_worker *w, http_request *req, const route_params *params);
 void api_admin_org_get(api_worker *w, http_request *req, const route_params *params);
+void api_admin_idps_list(api_worker *w, http_request *req, const route_params *params);
+void api_admin_idps_create(api_worker *w, http_request *req, const route_params *params);
+void api_admin_idp_get(api_worker *w, http_request *req, const route_params *params);
+void api_admin_idp_update(api_worker *w, http_request *req, const route_params *params);
+void api_admin_idp_delete(api_worker *w, http_request *req, const route_params *params);
+void api_admin_integrations_list(api_worker *w, http_request *req, const route_params *params);
+void api_admin_integrations_create(api_worker *w, http_request *req, const route_params *params);
+void api_admin_integration_get(api_worker *w, http_request *req, const route_params *params);
+void api_admin_integration_update(api_worker *w, http_request *req, const route_params *params);
+void api_admin_integration_delete(api_worker *w, http_request *req, const route_params *params);
 void api_admin_tokens_list(api_worker *w, http_request *req, const route_params *params);
 void api_admin_tokens_create(api_worker *w, http_request *req, const route_params *params);
 void api_admin_tokens_revoke(api_worker *w, http_request *req, const route_params *params);

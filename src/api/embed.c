@@ -224,7 +224,7 @@ void api_embed_login(api_worker *w, http_request *req, const route_params *param
         goto fail;
     }
     throttle_reset(app->signin_by_email, by_email);
-    session_context ctx = {app->base_url, http_client(req), http_request_id(req)};
+    session_context ctx = {app->base_url, http_client(req), http_request_id(req), NULL};
     if (sessions_issue_signin(app->dir, api_worker_signer(w), &user, &ctx, now, &out, &e) != 0)
         goto fail;
     buf_puts(&reply, "{\"data\":{\"access_token\":");

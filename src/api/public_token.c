@@ -1,4 +1,6 @@
-/* POST /api/v1/public/token - an Embed access token buys a session token. */
+/* POST /api/v1/public/token - an Embed access token buys a session token;
+ * with a subject_token, only for the user a trusted identity provider
+ * vouches for (token exchange, docs/TOKEN-EXCHANGE.md). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,6 +8,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "domain/sessions.h"
+#include "domain/token_exchange.h"
 #include "domain/token_request.h"
 
 void api_public_token(api_worker *w, http_request *req, const route_params *params)
@@ -16,10 +19,12 @@ void api_public_token(api_worker *w, http_request *req, const route_params *para
     err_t e;
     store_token tok;
     token_request treq;
+    store_idp *idp = NULL;
     session_issued out;
     buf_init(&out.token, 32 * 1024);
     buf_t reply;
     buf_init(&reply, 40 * 1024);
+    treq.subject_token_len = 0;
 
     if (sessions_authenticate(app->dir, http_header(req, "Authorization"), now, &tok, &e) != 0)
         goto fail;
@@ -29,8 +34,19 @@ void api_public_token(api_worker *w, http_request *req, const route_params *para
     const char *body = http_body(req, &len);
     if (token_request_parse(body, len, &treq, &e) != 0)
         goto fail;
-    session_context ctx = {app->base_url, http_client(req), http_request_id(req)};
+    session_context ctx = {app->base_url, http_client(req), http_request_id(req), NULL};
+    if (treq.has_subject_token) {
+        idp = malloc(sizeof(*idp));
+        if (idp == NULL && err_set(&e, ERR_INTERNAL, "out of memory"))
+            goto fail;
+        if (token_exchange_verify(app->dir, app->jwks, tok.org_id, &treq, now, idp, &e) != 0)
+            goto fail;
+        ctx.idp_id = idp->id;
+    }
     if (sessions_issue(app->dir, api_worker_signer(w), &tok, &treq, &ctx, now, &out, &e) != 0)
+        goto fail;
+    if (idp != NULL &&
+        token_exchange_keep(app->dir, w->store, tok.org_id, idp->id, out.record.jti, &treq, out.record.expires_at, &e) != 0)
         goto fail;
 
     buf_puts(&reply, "{\"access_token\":");
@@ -44,6 +60,8 @@ fail:
             http_client(req), "error", err_code(e.cls), "reason", e.detail, NULL);
     http_reply_error(req, &e);
 out:
+    explicit_bzero(treq.subject_token, treq.subject_token_len);
+    free(idp);
     if (out.token.data)
         explicit_bzero(out.token.data, out.token.len);
     buf_free(&out.token);

@@ -13,6 +13,7 @@
  *   POST    /api/v1/embed/login       email + password         api_embed_login
  *   POST    /api/v1/embed/csp-report  none                     api_embed_csp_report
  *   GET     /apps/{app}/{ticket}/{path}  app ticket            api_app_file
+ *   *       /api/v1/integrations/{id}/proxy[/{path}]  session token   api_integration_proxy
  *   POST    /api/v1/auth/login        email + password         api_auth_login
  *   GET     /api/v1/auth/session      console cookie           api_auth_session
  *   POST    /api/v1/auth/logout       console cookie + CSRF    api_auth_logout
@@ -43,6 +44,14 @@ static const route api_routes[] = {
     {"POST", "/api/v1/embed/login", (const void *)api_embed_login},
     {"POST", "/api/v1/embed/csp-report", (const void *)api_embed_csp_report},
     {"GET", "/apps/{app}/{ticket}/{path*}", (const void *)api_app_file},
+#define PROXY "/api/v1/integrations/{integration}/proxy"
+    {"GET", PROXY, (const void *)api_integration_proxy},
+    {"GET", PROXY "/{path*}", (const void *)api_integration_proxy},
+    {"POST", PROXY "/{path*}", (const void *)api_integration_proxy},
+    {"PUT", PROXY "/{path*}", (const void *)api_integration_proxy},
+    {"PATCH", PROXY "/{path*}", (const void *)api_integration_proxy},
+    {"DELETE", PROXY "/{path*}", (const void *)api_integration_proxy},
+#undef PROXY
     {"POST", "/api/v1/auth/login", (const void *)api_auth_login},
     {"GET", "/api/v1/auth/session", (const void *)api_auth_session},
     {"POST", "/api/v1/auth/logout", (const void *)api_auth_logout},
@@ -71,6 +80,16 @@ static const route api_routes[] = {
     {"POST", ORG "/members", (const void *)api_admin_members_add},
     {"PATCH", ORG "/members/{user}", (const void *)api_admin_member_update},
     {"DELETE", ORG "/members/{user}", (const void *)api_admin_member_remove},
+    {"GET", ORG "/idps", (const void *)api_admin_idps_list},
+    {"POST", ORG "/idps", (const void *)api_admin_idps_create},
+    {"GET", ORG "/idps/{idp}", (const void *)api_admin_idp_get},
+    {"PATCH", ORG "/idps/{idp}", (const void *)api_admin_idp_update},
+    {"DELETE", ORG "/idps/{idp}", (const void *)api_admin_idp_delete},
+    {"GET", ORG "/integrations", (const void *)api_admin_integrations_list},
+    {"POST", ORG "/integrations", (const void *)api_admin_integrations_create},
+    {"GET", ORG "/integrations/{integration}", (const void *)api_admin_integration_get},
+    {"PATCH", ORG "/integrations/{integration}", (const void *)api_admin_integration_update},
+    {"DELETE", ORG "/integrations/{integration}", (const void *)api_admin_integration_delete},
     {"GET", ORG "/signing-keys", (const void *)api_admin_keys_list},
     {"POST", ORG "/signing-keys/rotate", (const void *)api_admin_keys_rotate},
     {"GET", ORG "/audit", (const void *)api_admin_audit},

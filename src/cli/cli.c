@@ -37,6 +37,11 @@ static const cli_command commands[] = {
      "app create --org ORG NAME [--mode public|private|sso] [--allow-origin ORIGIN]..."},
     {"app", "list", cmd_app_list, "app list --org ORG"},
     {"app", "deploy", cmd_app_deploy, "app deploy --org ORG APP DIR"},
+    {"idp", "add", cmd_idp_add,
+     "idp add --org ORG --issuer URL (--jwks-uri URL | --jwks-file FILE) [--audience AUD] [--name NAME]\n"
+     "                [--email-claim CLAIM] [--algorithms RS256,PS256,ES256]"},
+    {"idp", "list", cmd_idp_list, "idp list --org ORG"},
+    {"idp", "remove", cmd_idp_remove, "idp remove --org ORG IDP_ID"},
     {"keys", "list", cmd_keys_list, "keys list"},
     {"keys", "rotate", cmd_keys_rotate, "keys rotate"},
     {"audit", NULL, cmd_audit, "audit --org ORG [--since ISO8601]"},

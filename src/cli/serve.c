@@ -18,6 +18,9 @@
 #include "domain/signing_keys.h"
 
 #define SERVE_REFRESH_MS 200
+#define SERVE_PURGE_SECONDS 60
+#define SERVE_OFFLOAD_THREADS 4   /* integration calls waiting on host APIs at once */
+#define SERVE_OFFLOAD_QUEUE 256
 #define SERVE_DRAIN_MS 10000
 #define SERVE_MAX_WORKERS 64
 #define SERVE_SIGNIN_PER_EMAIL 5   /* failed sign-ins per email ... */
@@ -105,6 +108,11 @@ static int open_state(server_state *st, const cli_args *a, err_t *e)
     st->app.rec = st->rec;
     st->app.signin_by_email = throttle_new(SERVE_SIGNIN_PER_EMAIL, SERVE_SIGNIN_WINDOW, 100000);
     st->app.signin_by_client = throttle_new(SERVE_SIGNIN_PER_CLIENT, SERVE_SIGNIN_WINDOW, 100000);
+    st->app.jwks = jwks_cache_new();
+    st->app.exchanges = exchange_cache_new();
+    st->app.offload = offload_start(a->db_url, SERVE_OFFLOAD_THREADS, SERVE_OFFLOAD_QUEUE, e);
+    if (st->app.offload == NULL)
+        goto out;
     rc = 0;
 out:
     explicit_bzero(master, sizeof(master));
@@ -113,6 +121,7 @@ out:
 
 static void close_state(server_state *st)
 {
+    offload_stop(st->app.offload); /* its jobs resume their requests: before the server goes */
     http_server_stop(st->http);
     st->http = NULL;
     recorder_stop(st->rec);
@@ -120,15 +129,31 @@ static void close_state(server_state *st)
         api_worker_free(st->workers[i]);
     throttle_free(st->app.signin_by_email);
     throttle_free(st->app.signin_by_client);
+    jwks_cache_free(st->app.jwks);
+    exchange_cache_free(st->app.exchanges);
     directory_free(st->dir);
     if (st->store)
         st->store->ops->close(st->store);
+}
+
+/* Deletes the subject tokens of sessions that have ended, at most once
+ * every SERVE_PURGE_SECONDS. */
+static void purge_ended(server_state *st, int64_t *last)
+{
+    int64_t now = clock_now(), deleted = 0;
+    err_t e;
+    if (now - *last < SERVE_PURGE_SECONDS)
+        return;
+    *last = now;
+    if (st->store->ops->subject_token_purge(st->store, now, &deleted, &e) != 0)
+        log_msg(LOG_WARN, "cannot delete the subject tokens of ended sessions; retrying", "error", e.detail, NULL);
 }
 
 /* Waits for a stop signal, applying store changes every SERVE_REFRESH_MS. */
 static int run_until_signal(server_state *st, const sigset_t *stop)
 {
     struct timespec tick = {0, SERVE_REFRESH_MS * 1000000L};
+    int64_t last_purge = 0;
     for (;;) {
         int sig = sigtimedwait(stop, NULL, &tick);
         if (sig > 0)
@@ -136,6 +161,7 @@ static int run_until_signal(server_state *st, const sigset_t *stop)
         err_t e;
         if (directory_refresh(st->dir, st->store, &e) != 0)
             log_msg(LOG_WARN, "cannot apply store changes; retrying", "error", e.detail, NULL);
+        purge_ended(st, &last_purge);
     }
 }
 

@@ -19,6 +19,7 @@ static const struct {
     [ERR_UNSUPPORTED_MEDIA] = {415, "unsupported_media_type"},
     [ERR_RATE_LIMITED] = {429, "rate_limited"},
     [ERR_INTERNAL] = {500, "server_error"},
+    [ERR_BAD_GATEWAY] = {502, "bad_gateway"},
     [ERR_UNAVAILABLE] = {503, "temporarily_unavailable"},
 };
 

@@ -211,7 +211,6 @@ static void site_dispatch(void *app, void *worker, http_request *req)
 
 demo_site *demo_site_start(const char *listen, err_t *e)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     demo_site *s = xcalloc(1, sizeof(*s));
     http_config hc = {
         .listen = listen,
@@ -248,5 +247,4 @@ void demo_site_stop(demo_site *s)
     http_server_stop(s->http);
     explicit_bzero(s->cfg.embed_token, sizeof(s->cfg.embed_token));
     free(s);
-    curl_global_cleanup();
 }

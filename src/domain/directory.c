@@ -51,6 +51,8 @@ struct directory {
     hmap user_ids;   /* id -> dir_user* (borrowed from users) */
     hmap apps;       /* id -> store_app* (owned) */
     hmap versions;   /* app id -> dir_version* (owned): newest deployed version */
+    hmap idps;       /* id -> store_idp* (owned) */
+    hmap issuers;    /* org_id "/" issuer -> store_idp* (borrowed from idps) */
     dir_key *keys;   /* owned array */
     size_t nkeys;
     uint64_t key_gen;
@@ -97,6 +99,8 @@ directory *directory_new(const unsigned char master_key[32])
     hmap_init(&d->user_ids);
     hmap_init(&d->apps);
     hmap_init(&d->versions);
+    hmap_init(&d->idps);
+    hmap_init(&d->issuers);
     return d;
 }
 
@@ -112,6 +116,8 @@ void directory_free(directory *d)
     hmap_free(&d->users, free_user);
     hmap_free(&d->apps, free);
     hmap_free(&d->versions, free);
+    hmap_free(&d->issuers, NULL);
+    hmap_free(&d->idps, free);
     free_keys(d);
     pthread_rwlock_destroy(&d->lock);
     pthread_mutex_destroy(&d->refresh_lock);
@@ -212,6 +218,37 @@ static void put_app(directory *d, const store_app *a)
     free(hmap_put(&d->apps, a->id, copy));
 }
 
+/* The issuers map key: org_id "/" issuer, on the heap (issuers are long). */
+static char *issuer_key(const char *org_id, const char *issuer)
+{
+    size_t cap = strlen(org_id) + strlen(issuer) + 2;
+    char *key = xmalloc(cap);
+    snprintf(key, cap, "%s/%s", org_id, issuer);
+    return key;
+}
+
+static void drop_idp(directory *d, const char *id)
+{
+    store_idp *old = hmap_del(&d->idps, id);
+    if (old == NULL)
+        return;
+    char *key = issuer_key(old->org_id, old->issuer);
+    hmap_del(&d->issuers, key);
+    free(key);
+    free(old);
+}
+
+static void put_idp(directory *d, const store_idp *p)
+{
+    drop_idp(d, p->id);
+    store_idp *copy = xmalloc(sizeof(*copy));
+    *copy = *p;
+    char *key = issuer_key(p->org_id, p->issuer);
+    hmap_put(&d->idps, p->id, copy);
+    hmap_put(&d->issuers, key, copy);
+    free(key);
+}
+
 /* ---- store callbacks ---- */
 
 typedef struct {
@@ -272,6 +309,12 @@ static int on_member(void *ctx, const void *rec)
 static int on_app(void *ctx, const void *rec)
 {
     put_app(((load_ctx *)ctx)->d, rec);
+    return 0;
+}
+
+static int on_idp(void *ctx, const void *rec)
+{
+    put_idp(((load_ctx *)ctx)->d, rec);
     return 0;
 }
 
@@ -344,7 +387,8 @@ int directory_load(directory *d, store *s, err_t *e)
         s->ops->user_each(s, NULL, on_user, &lc, e) != 0 ||
         s->ops->member_each(s, NULL, NULL, on_member, &lc, e) != 0 ||
         s->ops->app_each(s, NULL, on_app, &lc, e) != 0 ||
-        s->ops->app_version_each(s, NULL, NULL, on_version, &lc, e) != 0 || load_keys(d, s, 1, e) != 0)
+        s->ops->app_version_each(s, NULL, NULL, on_version, &lc, e) != 0 ||
+        s->ops->idp_each(s, NULL, on_idp, &lc, e) != 0 || load_keys(d, s, 1, e) != 0)
         goto out;
     rc = 0;
 out:
@@ -441,6 +485,13 @@ static int apply_change(directory *d, store *s, const store_change *c, err_t *e)
         return s->ops->app_version_each(s, c->org_id, c->id, on_version, &lc, e);
     } else if (strcmp(c->kind, "key") == 0) {
         return load_keys(d, s, 0, e);
+    } else if (strcmp(c->kind, "idp") == 0) {
+        store_idp *p = xmalloc(sizeof(*p));
+        if (s->ops->idp_get(s, c->org_id, c->id, p, &miss) == 0)
+            put_idp(d, p);
+        else
+            drop_idp(d, c->id);
+        free(p);
     }
     return 0;
 }
@@ -471,6 +522,40 @@ int directory_refresh(directory *d, store *s, err_t *e)
 }
 
 /* ---- lookups ---- */
+
+int directory_idp_by_issuer(directory *d, const char *org_id, const char *issuer, store_idp *out)
+{
+    char *key = issuer_key(org_id, issuer);
+    pthread_rwlock_rdlock(&d->lock);
+    store_idp *p = hmap_get(&d->issuers, key);
+    if (p)
+        *out = *p;
+    pthread_rwlock_unlock(&d->lock);
+    free(key);
+    return p ? 0 : -1;
+}
+
+typedef struct {
+    const char *org_id;
+    size_t n;
+} idp_count;
+
+static void count_org_idp(void *ctx, const char *key, void *val)
+{
+    idp_count *c = ctx;
+    (void)key;
+    if (strcmp(((const store_idp *)val)->org_id, c->org_id) == 0)
+        c->n++;
+}
+
+size_t directory_idp_count(directory *d, const char *org_id)
+{
+    idp_count c = {org_id, 0};
+    pthread_rwlock_rdlock(&d->lock);
+    hmap_each(&d->idps, count_org_idp, &c);
+    pthread_rwlock_unlock(&d->lock);
+    return c.n;
+}
 
 int directory_token_by_hash(directory *d, const char *hash_hex, store_token *out)
 {

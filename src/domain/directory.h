@@ -1,6 +1,7 @@
 /* directory.h - the in-memory view of everything the hot paths look up:
  * orgs, access tokens (by hash and id), groups with their grants, platform
- * users with their group memberships, apps, and the signing keys.
+ * users with their group memberships, apps, trusted identity providers, and
+ * the signing keys.
  *
  * Loaded once from the store, then kept current by directory_refresh(),
  * which applies the store's change log (changes made by this process, by
@@ -57,6 +58,11 @@ int directory_app_version(directory *d, const char *app_id, char version_id[STOR
 /* 1 when one of the groups (ids of org_id) grants permission on app_id. */
 int directory_groups_allow(directory *d, const char *org_id, const char *const *group_ids,
                            size_t ngroups, const char *app_id, const char *permission);
+
+/* Trusted identity providers (token exchange): the one of org_id whose
+ * issuer is exactly issuer (0, copied to *out), and how many org_id has. */
+int directory_idp_by_issuer(directory *d, const char *org_id, const char *issuer, store_idp *out);
+size_t directory_idp_count(directory *d, const char *org_id);
 
 /* Signing keys. The generation changes whenever the key set changes; a
  * worker keeps its own copies and re-takes them when it sees a new one. */

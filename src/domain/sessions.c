@@ -177,8 +177,11 @@ static int issue(directory *d, const jwt_key *signer, const char *org_id, const 
     buf_init(&detail, sizeof(a->detail) - 1);
     buf_puts(&detail, "{\"email\":");
     buf_json_string(&detail, req->email, strlen(req->email));
-    buf_printf(&detail, ",\"user_id\":\"%s\",\"user_type\":\"%s\",\"groups\":%zu,\"expires_at\":%lld}",
-               user_id, user_type, gs.n, (long long)(now + ttl));
+    buf_printf(&detail, ",\"user_id\":\"%s\",\"user_type\":\"%s\",\"groups\":%zu,\"expires_at\":%lld", user_id,
+               user_type, gs.n, (long long)(now + ttl));
+    if (ctx->idp_id != NULL)
+        buf_printf(&detail, ",\"idp_id\":\"%s\"", ctx->idp_id);
+    buf_puts(&detail, "}");
     snprintf(a->detail, sizeof(a->detail), "%s", buf_str(&detail));
     buf_free(&detail);
     rc = 0;
@@ -191,8 +194,6 @@ int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
                    const token_request *req, const session_context *ctx, int64_t now,
                    session_issued *out, err_t *e)
 {
-    if (req->has_subject_token)
-        return err_set(e, ERR_INVALID_REQUEST, "token exchange is not configured for this organization");
     char actor[STORE_EMAIL_MAX];
     snprintf(actor, sizeof(actor), "token:%s", tok->id);
     return issue(d, signer, tok->org_id, tok->id, actor, req, ctx, now, out, e);

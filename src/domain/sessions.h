@@ -26,6 +26,7 @@ typedef struct {
     const char *issuer;     /* base URL, the "iss" claim */
     const char *client;     /* client address, for the audit event */
     const char *request_id;
+    const char *idp_id;     /* token exchange: the provider that vouched for the user, else NULL */
 } session_context;
 
 typedef struct {

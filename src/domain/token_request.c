@@ -1,5 +1,6 @@
 #include "domain/token_request.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/json.h"
@@ -102,13 +103,38 @@ static int parse_flags(json_t *root, token_request *out, err_t *e)
     if (a != NULL && b != NULL && json_is_true(a) != json_is_true(b))
         return err_set(e, ERR_INVALID_REQUEST, "isSuperblocksUser and isSuperblocks disagree");
     out->platform_user = json_is_true(a) || json_is_true(b);
+    return 0;
+}
 
+/* subject_token and subject_token_type (RFC 8693): both or neither. The
+ * token itself is checked later, against the org's identity providers. */
+static int parse_subject(json_t *root, token_request *out, err_t *e)
+{
     json_t *st = member(root, "subject_token"), *stt = member(root, "subject_token_type");
+    if (st == NULL && stt == NULL)
+        return 0;
     if (st != NULL && !json_is_string(st))
         return err_set(e, ERR_INVALID_REQUEST, "subject_token must be a string");
     if (stt != NULL && !json_is_string(stt))
         return err_set(e, ERR_INVALID_REQUEST, "subject_token_type must be a string");
-    out->has_subject_token = st != NULL || stt != NULL;
+    if (st == NULL)
+        return err_set(e, ERR_INVALID_REQUEST, "subject_token_type was given without a subject_token");
+    if (stt == NULL)
+        return err_set(e, ERR_INVALID_REQUEST, "subject_token_type is required with a subject_token (e.g. %s)",
+                       TOKEN_TYPE_ACCESS_TOKEN);
+    const char *type = json_string_value(stt);
+    if (strcmp(type, TOKEN_TYPE_ACCESS_TOKEN) != 0 && strcmp(type, TOKEN_TYPE_ID_TOKEN) != 0 &&
+        strcmp(type, TOKEN_TYPE_JWT) != 0)
+        return err_set(e, ERR_INVALID_REQUEST, "subject_token_type must be %s, %s or %s", TOKEN_TYPE_ACCESS_TOKEN,
+                       TOKEN_TYPE_ID_TOKEN, TOKEN_TYPE_JWT);
+    size_t n = json_string_length(st);
+    if (n == 0 || n > STORE_SUBJECT_TOKEN_MAX)
+        return err_set(e, ERR_INVALID_REQUEST, "subject_token must be 1 to %d bytes", STORE_SUBJECT_TOKEN_MAX);
+    memcpy(out->subject_token, json_string_value(st), n);
+    out->subject_token[n] = '\0';
+    out->subject_token_len = n;
+    snprintf(out->subject_token_type, sizeof(out->subject_token_type), "%s", type);
+    out->has_subject_token = 1;
     return 0;
 }
 
@@ -126,7 +152,8 @@ int token_request_parse(const char *body, size_t len, token_request *out, err_t 
         goto out;
     }
     if (parse_email(root, out, e) || parse_name(root, out, e) || parse_groups(root, out, e) ||
-        parse_metadata(body, len, root, out, e) || parse_flags(root, out, e))
+        parse_metadata(body, len, root, out, e) || parse_flags(root, out, e) ||
+        parse_subject(root, out, e))
         goto out;
     rc = 0;
 out:

@@ -20,8 +20,16 @@ typedef struct {
     const char *metadata_raw;    /* points into the body; NULL when absent */
     size_t metadata_len;
     int platform_user;           /* isSuperblocksUser / isSuperblocks */
-    int has_subject_token;
+    int has_subject_token;       /* token exchange: subject_token with a known type */
+    char subject_token[STORE_SUBJECT_TOKEN_MAX + 1]; /* a secret: never log it */
+    size_t subject_token_len;
+    char subject_token_type[64]; /* one of the TOKEN_TYPE_* URNs */
 } token_request;
+
+/* The subject_token_type values accepted (RFC 8693 section 3). */
+#define TOKEN_TYPE_ACCESS_TOKEN "urn:ietf:params:oauth:token-type:access_token"
+#define TOKEN_TYPE_ID_TOKEN "urn:ietf:params:oauth:token-type:id_token"
+#define TOKEN_TYPE_JWT "urn:ietf:params:oauth:token-type:jwt"
 
 /* Parses body[len] into *out. metadata_raw borrows from body, so body must
  * outlive *out. Returns 0, or -1 with ERR_INVALID_REQUEST naming the field. */

@@ -1,4 +1,5 @@
-/* claims.c - encoding and checking the session token's claims (DESIGN 3). */
+/* claims.c - encoding and checking the session token's claims (DESIGN 3),
+ * and checking an external identity provider's token claims. */
 #include "jwt/claims.h"
 
 #include <inttypes.h>
@@ -172,5 +173,74 @@ int claims_check(const json_t *claims, const claims_expect *x, int *expired, err
             *expired = 1;
         return err_set(e, ERR_UNAUTHORIZED, "session token has expired");
     }
+    return 0;
+}
+
+/* The time claims of an external token: exp required, nbf and iat
+ * optional, all integers, checked against now with skew. */
+static int external_check_times(const json_t *claims, int64_t now, int64_t skew, int *expired,
+                                err_t *e)
+{
+    const json_t *exp = json_object_get(claims, "exp"), *nbf = json_object_get(claims, "nbf"),
+                 *iat = json_object_get(claims, "iat");
+    if (!json_is_integer(exp))
+        return err_set(e, ERR_UNAUTHORIZED, "subject token has no integer exp claim");
+    if (json_integer_value(exp) <= sat_sub(now, skew)) {
+        if (expired != NULL)
+            *expired = 1;
+        return err_set(e, ERR_UNAUTHORIZED, "subject token has expired");
+    }
+    if (nbf != NULL && !json_is_integer(nbf))
+        return err_set(e, ERR_UNAUTHORIZED, "subject token nbf claim is not an integer");
+    if (nbf != NULL && json_integer_value(nbf) > sat_add(now, skew))
+        return err_set(e, ERR_UNAUTHORIZED, "subject token is not valid yet");
+    if (iat != NULL && !json_is_integer(iat))
+        return err_set(e, ERR_UNAUTHORIZED, "subject token iat claim is not an integer");
+    if (iat != NULL && json_integer_value(iat) > sat_add(now, skew))
+        return err_set(e, ERR_UNAUTHORIZED, "subject token was issued in the future");
+    return 0;
+}
+
+/* "email_verified" absent, true, or the string "true" (Cognito sends the
+ * strings "true" and "false"). Returns 0 or -1 with *e set. */
+static int external_check_email_verified(const json_t *claims, err_t *e)
+{
+    const json_t *v = json_object_get(claims, "email_verified");
+    if (v == NULL || json_is_true(v))
+        return 0;
+    if (json_is_string(v) && strcmp(json_string_value(v), "true") == 0)
+        return 0;
+    if (json_is_false(v) || (json_is_string(v) && strcmp(json_string_value(v), "false") == 0))
+        return err_set(e, ERR_UNAUTHORIZED, "subject token email_verified is false");
+    return err_set(e, ERR_UNAUTHORIZED, "subject token email_verified is not a boolean");
+}
+
+int external_claims_check(const json_t *claims, const external_claims_expect *x, const char **email,
+                          int *expired, err_t *e)
+{
+    if (email != NULL)
+        *email = NULL;
+    if (expired != NULL)
+        *expired = 0;
+    if (x == NULL || x->iss == NULL)
+        return err_set(e, ERR_INTERNAL, "external_claims_check needs an issuer");
+    if (!json_is_object(claims))
+        return err_set(e, ERR_UNAUTHORIZED, "subject token claims are not an object");
+    const json_t *iss = json_object_get(claims, "iss");
+    if (!json_is_string(iss) || strcmp(json_string_value(iss), x->iss) != 0)
+        return err_set(e, ERR_UNAUTHORIZED, "subject token issuer does not match");
+    if (x->aud != NULL && x->aud[0] != '\0' && !aud_ok(json_object_get(claims, "aud"), x->aud))
+        return err_set(e, ERR_UNAUTHORIZED,
+                       "subject token audience does not include the configured audience");
+    if (external_check_times(claims, x->now, x->skew > 0 ? x->skew : 0, expired, e) != 0)
+        return -1;
+    const char *name =
+        x->email_claim != NULL && x->email_claim[0] != '\0' ? x->email_claim : "email";
+    if (!nonempty_string(claims, name))
+        return err_set(e, ERR_UNAUTHORIZED, "subject token has no email claim '%s'", name);
+    if (external_check_email_verified(claims, e) != 0)
+        return -1;
+    if (email != NULL)
+        *email = json_string_value(json_object_get(claims, name));
     return 0;
 }

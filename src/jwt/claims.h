@@ -1,4 +1,5 @@
-/* claims.h - the session token's claims (DESIGN section 3). */
+/* claims.h - the session token's claims (DESIGN section 3), and the checks
+ * on an external identity provider's token (token exchange). */
 #ifndef TESSERA_JWT_CLAIMS_H
 #define TESSERA_JWT_CLAIMS_H
 
@@ -47,5 +48,31 @@ typedef struct {
  * are non-empty strings. On failure returns -1 with ERR_UNAUTHORIZED, and sets
  * *expired = 1 when the failure is expiry (else 0). */
 int claims_check(const json_t *claims, const claims_expect *x, int *expired, err_t *e);
+
+/* What an external token (the subject_token of token exchange, verified
+ * by jws_verify_external) must satisfy. Borrowed pointers. */
+typedef struct {
+    const char *iss;         /* required; exact, case-sensitive match */
+    const char *aud;         /* NULL or "" = no audience check */
+    const char *email_claim; /* NULL or "" = "email" */
+    int64_t now;
+    int64_t skew; /* seconds of leeway for exp, nbf and iat (negative = 0) */
+} external_claims_expect;
+
+/* Checks a verified external token's claims, in this order: "iss" a string
+ * equal to x->iss; "aud" (when x->aud is set) a string equal to it or an
+ * array of strings containing it; "exp" an integer > now - skew; "nbf", if
+ * present, an integer <= now + skew; "iat", if present, an integer
+ * <= now + skew; the email claim a non-empty string; "email_verified", if
+ * present, true or the string "true" (Cognito) - false, "false" and any
+ * other value are refused.
+ *
+ * On success returns 0 and sets *email (may be NULL) to the email, borrowed
+ * from claims. On failure returns -1 with *e set (ERR_UNAUTHORIZED, a fixed
+ * detail naming the check, no claim value; ERR_INTERNAL when x or x->iss is
+ * missing) and *expired (may be NULL) = 1 when the failure is expiry, else
+ * 0; *email is NULL. */
+int external_claims_check(const json_t *claims, const external_claims_expect *x, const char **email,
+                          int *expired, err_t *e);
 
 #endif

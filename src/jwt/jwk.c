@@ -1,13 +1,14 @@
-/* jwk.c - session-token signing keys.
+/* jwk.c - session-token signing keys, and identity providers' public keys.
  *
- * A jwt_key holds the same P-256 key twice: as a cjose JWK (random
+ * An ES256 jwt_key holds the same P-256 key twice: as a cjose JWK (random
  * generation, private JWK export) and as an OpenSSL EVP_PKEY built from the
  * JWK's coordinates (what jws.c signs and verifies with; see
- * jwk_internal.h). Imports are strict: the JSON is parsed with
- * json_parse_strict, every member that names a key type, curve, algorithm
- * or use must agree with the algorithm the caller pins, coordinates must be
- * full-length base64url, and OpenSSL checks the point (and, for a private
- * key, that d matches it). */
+ * jwk_internal.h). An RS256/PS256 key is public only: its base64url n and e
+ * (for export) and the EVP_PKEY built by jwk_rsa.c. Imports are strict: the
+ * JSON is parsed with json_parse_strict, every member that names a key
+ * type, curve, algorithm or use must agree with the algorithm the caller
+ * pins, coordinates must be full-length base64url, and OpenSSL checks the
+ * point (and, for a private key, that d matches it). */
 #include "jwt/jwk.h"
 
 #include <cjose/cjose.h>
@@ -26,29 +27,44 @@
 #define KID_MAX 63
 #define P256_COORD_LEN 32
 #define P256_COORD_B64_LEN 43 /* b64url_encoded_len(32) */
-#define JWK_JSON_MAX 4096     /* far above any P-256 JWK */
+#define JWK_JSON_MAX 4096     /* far above any P-256 JWK or 8192-bit RSA JWK */
 #define JWK_JSON_DEPTH 2      /* key_ops is the only nested member */
 
 struct jwt_key {
     jwt_alg alg;
     int has_private;
     char kid[KID_MAX + 1];
-    char x[P256_COORD_B64_LEN + 1]; /* public coordinates, base64url */
+    char x[P256_COORD_B64_LEN + 1]; /* ES256: public coordinates, base64url */
     char y[P256_COORD_B64_LEN + 1];
-    cjose_jwk_t *jwk; /* owned; released in jwt_key_free */
+    char *n, *e;      /* RS256/PS256: modulus and exponent, base64url; owned */
+    cjose_jwk_t *jwk; /* ES256 only; owned; released in jwt_key_free */
     EVP_PKEY *pkey;   /* owned; freed in jwt_key_free */
 };
 
 const char *jwt_alg_name(jwt_alg alg)
 {
-    return alg == JWT_ALG_ES256 ? "ES256" : "unknown";
+    switch (alg) {
+    case JWT_ALG_ES256:
+        return "ES256";
+    case JWT_ALG_RS256:
+        return "RS256";
+    case JWT_ALG_PS256:
+        return "PS256";
+    }
+    return "unknown";
 }
 
 jwt_alg jwt_alg_from_name(const char *name)
 {
-    if (name != NULL && strcmp(name, "ES256") == 0)
-        return JWT_ALG_ES256;
+    for (int a = 1; name != NULL && a <= JWT_ALG_MAX; a++)
+        if (strcmp(name, jwt_alg_name((jwt_alg)a)) == 0)
+            return (jwt_alg)a;
     return (jwt_alg)0;
+}
+
+static int alg_is_rsa(jwt_alg alg)
+{
+    return alg == JWT_ALG_RS256 || alg == JWT_ALG_PS256;
 }
 
 /* 1..63 bytes, no control characters (kids end up in headers and logs). */
@@ -67,9 +83,11 @@ static int kid_ok(const char *kid)
     return 1;
 }
 
-static int check_alg_kid(jwt_alg alg, const char *kid, err_t *e)
+/* Keys with a private part (generated or imported) are ES256 only; public
+ * keys may also be RS256 or PS256. */
+static int check_alg_kid(jwt_alg alg, const char *kid, int with_private, err_t *e)
 {
-    if (alg != JWT_ALG_ES256)
+    if (alg != JWT_ALG_ES256 && (with_private || !alg_is_rsa(alg)))
         return err_set(e, ERR_INVALID_REQUEST, "unsupported signing algorithm");
     if (!kid_ok(kid))
         return err_set(e, ERR_INVALID_REQUEST,
@@ -126,13 +144,34 @@ typedef struct {
     const char *x, *y, *d; /* borrowed from the parsed JSON; d NULL if absent */
 } ec_members;
 
+typedef struct {
+    const char *n, *e; /* borrowed from the parsed JSON */
+} rsa_members;
+
+/* The members every key type shares: "alg" (if present) the pinned
+ * algorithm, "use" (if present) "sig", "key_ops" (if present) allowing op. */
+static int jwk_check_usage(const json_t *obj, jwt_alg alg, const char *op, err_t *e)
+{
+    int bad = 0;
+    const char *jalg = member_str(obj, "alg", &bad), *use = member_str(obj, "use", &bad);
+    if (bad)
+        return err_set(e, ERR_INVALID_REQUEST, "JWK member has the wrong type");
+    if (jalg != NULL && strcmp(jalg, jwt_alg_name(alg)) != 0)
+        return err_set(e, ERR_INVALID_REQUEST, "JWK alg does not match the pinned algorithm %s",
+                       jwt_alg_name(alg));
+    if (use != NULL && strcmp(use, "sig") != 0)
+        return err_set(e, ERR_INVALID_REQUEST, "JWK use is not \"sig\"");
+    if (!key_ops_allow(obj, op))
+        return err_set(e, ERR_INVALID_REQUEST, "JWK key_ops do not allow \"%s\"", op);
+    return 0;
+}
+
 /* Checks that obj is a JWK usable as an `alg` key for `op` ("sign" or
  * "verify") and collects its coordinates. */
 static int jwk_read_ec(const json_t *obj, jwt_alg alg, const char *op, ec_members *m, err_t *e)
 {
     int bad = 0;
     const char *kty = member_str(obj, "kty", &bad), *crv = member_str(obj, "crv", &bad);
-    const char *jalg = member_str(obj, "alg", &bad), *use = member_str(obj, "use", &bad);
     m->x = member_str(obj, "x", &bad);
     m->y = member_str(obj, "y", &bad);
     m->d = member_str(obj, "d", &bad);
@@ -141,15 +180,29 @@ static int jwk_read_ec(const json_t *obj, jwt_alg alg, const char *op, ec_member
     if (kty == NULL || strcmp(kty, "EC") != 0 || crv == NULL || strcmp(crv, "P-256") != 0)
         return err_set(e, ERR_INVALID_REQUEST, "JWK is not an EC P-256 key, as %s needs",
                        jwt_alg_name(alg));
-    if (jalg != NULL && strcmp(jalg, jwt_alg_name(alg)) != 0)
-        return err_set(e, ERR_INVALID_REQUEST, "JWK alg does not match the pinned algorithm %s",
-                       jwt_alg_name(alg));
-    if (use != NULL && strcmp(use, "sig") != 0)
-        return err_set(e, ERR_INVALID_REQUEST, "JWK use is not \"sig\"");
-    if (!key_ops_allow(obj, op))
-        return err_set(e, ERR_INVALID_REQUEST, "JWK key_ops do not allow \"%s\"", op);
+    if (jwk_check_usage(obj, alg, op, e) != 0)
+        return -1;
     if (m->x == NULL || m->y == NULL)
         return err_set(e, ERR_INVALID_REQUEST, "JWK has no x or y coordinate");
+    return 0;
+}
+
+/* The RSA counterpart of jwk_read_ec (public keys only: "verify"). */
+static int jwk_read_rsa(const json_t *obj, jwt_alg alg, rsa_members *m, err_t *e)
+{
+    int bad = 0;
+    const char *kty = member_str(obj, "kty", &bad);
+    m->n = member_str(obj, "n", &bad);
+    m->e = member_str(obj, "e", &bad);
+    if (bad)
+        return err_set(e, ERR_INVALID_REQUEST, "JWK member has the wrong type");
+    if (kty == NULL || strcmp(kty, "RSA") != 0)
+        return err_set(e, ERR_INVALID_REQUEST, "JWK is not an RSA key, as %s needs",
+                       jwt_alg_name(alg));
+    if (jwk_check_usage(obj, alg, "verify", e) != 0)
+        return -1;
+    if (m->n == NULL || m->e == NULL)
+        return err_set(e, ERR_INVALID_REQUEST, "JWK has no modulus n or exponent e");
     return 0;
 }
 
@@ -222,9 +275,9 @@ static cjose_jwk_t *ec_cjose_new(unsigned char *x, unsigned char *y, unsigned ch
     return jwk;
 }
 
-/* The one constructor behind every import; m->d is used only with_private. */
-static jwt_key *key_build(jwt_alg alg, const char *kid, const ec_members *m, int with_private,
-                          err_t *e)
+/* The one constructor behind every EC import; m->d is used only with_private. */
+static jwt_key *key_build_ec(jwt_alg alg, const char *kid, const ec_members *m, int with_private,
+                             err_t *e)
 {
     unsigned char x[P256_COORD_LEN + 1], y[P256_COORD_LEN + 1], d[P256_COORD_LEN + 1];
     unsigned char *dp = with_private ? d : NULL;
@@ -263,32 +316,56 @@ out:
     return ret;
 }
 
-/* Parses jwk_json strictly and builds the key. A private import needs "d"
- * and key_ops (if any) allowing "sign"; a public one ignores "d". */
-static jwt_key *key_import(const char *jwk_json, size_t len, jwt_alg alg, const char *kid,
-                           int with_private, err_t *e)
+/* The constructor behind every RSA import (public only). */
+static jwt_key *key_build_rsa(jwt_alg alg, const char *kid, const rsa_members *m, err_t *e)
+{
+    EVP_PKEY *pkey = jwt_key__rsa_public_new(m->n, m->e, e);
+    if (pkey == NULL)
+        return NULL;
+    jwt_key *k = xcalloc(1, sizeof(*k));
+    k->alg = alg;
+    str_copy(k->kid, sizeof(k->kid), kid);
+    k->n = xstrdup(m->n);
+    k->e = xstrdup(m->e);
+    k->pkey = pkey;
+    return k;
+}
+
+/* Builds the key from a parsed JWK object. A private import needs "d" and
+ * key_ops (if any) allowing "sign"; a public one ignores private members.
+ * alg and kid were checked by the caller (kid may be "" for JWKS keys). */
+static jwt_key *key_from_obj(const json_t *obj, jwt_alg alg, const char *kid, int with_private,
+                             err_t *e)
+{
+    ec_members ec;
+    rsa_members rsa;
+
+    if (!json_is_object(obj)) {
+        err_set(e, ERR_INVALID_REQUEST, "JWK is not a JSON object");
+        return NULL;
+    }
+    if (alg_is_rsa(alg))
+        return jwk_read_rsa(obj, alg, &rsa, e) == 0 ? key_build_rsa(alg, kid, &rsa, e) : NULL;
+    if (jwk_read_ec(obj, alg, with_private ? "sign" : "verify", &ec, e) != 0)
+        return NULL;
+    return key_build_ec(alg, kid, &ec, with_private, e);
+}
+
+/* Parses jwk_json strictly and builds the key (key_from_obj). */
+static jwt_key *key_from_text(const char *jwk_json, size_t len, jwt_alg alg, const char *kid,
+                              int with_private, err_t *e)
 {
     json_t *obj = NULL;
     jwt_key *k = NULL;
-    ec_members m;
 
-    if (check_alg_kid(alg, kid, e) != 0)
-        goto out;
     if (jwk_json == NULL || len > JWK_JSON_MAX) {
         err_set(e, ERR_INVALID_REQUEST, "JWK is missing or longer than %d bytes", JWK_JSON_MAX);
         goto out;
     }
     /* The parse error names a position only, never the (possibly secret) text. */
     obj = json_parse_strict(jwk_json, len, JWK_JSON_DEPTH, 0, e);
-    if (obj == NULL)
-        goto out;
-    if (!json_is_object(obj)) {
-        err_set(e, ERR_INVALID_REQUEST, "JWK is not a JSON object");
-        goto out;
-    }
-    if (jwk_read_ec(obj, alg, with_private ? "sign" : "verify", &m, e) != 0)
-        goto out;
-    k = key_build(alg, kid, &m, with_private, e);
+    if (obj != NULL)
+        k = key_from_obj(obj, alg, kid, with_private, e);
 out:
     json_decref(obj);
     return k;
@@ -297,13 +374,26 @@ out:
 jwt_key *jwt_key_import_private(const char *jwk_json, size_t len, jwt_alg alg, const char *kid,
                                 err_t *e)
 {
-    return key_import(jwk_json, len, alg, kid, 1, e);
+    if (check_alg_kid(alg, kid, 1, e) != 0)
+        return NULL;
+    return key_from_text(jwk_json, len, alg, kid, 1, e);
 }
 
 jwt_key *jwt_key_import_public(const char *jwk_json, size_t len, jwt_alg alg, const char *kid,
                                err_t *e)
 {
-    return key_import(jwk_json, len, alg, kid, 0, e);
+    if (check_alg_kid(alg, kid, 0, e) != 0)
+        return NULL;
+    return key_from_text(jwk_json, len, alg, kid, 0, e);
+}
+
+jwt_key *jwt_key__import_public_obj(const json_t *obj, jwt_alg alg, err_t *e)
+{
+    if (alg != JWT_ALG_ES256 && !alg_is_rsa(alg)) {
+        err_set(e, ERR_INVALID_REQUEST, "unsupported signing algorithm");
+        return NULL;
+    }
+    return key_from_obj(obj, alg, "", 0, e);
 }
 
 jwt_key *jwt_key_generate(jwt_alg alg, const char *kid, err_t *e)
@@ -313,7 +403,7 @@ jwt_key *jwt_key_generate(jwt_alg alg, const char *kid, err_t *e)
     char *json = NULL; /* the private JWK; wiped before it is freed */
     jwt_key *k = NULL;
 
-    if (check_alg_kid(alg, kid, e) != 0)
+    if (check_alg_kid(alg, kid, 1, e) != 0)
         goto out;
     jwk = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &cerr);
     json = jwk ? cjose_jwk_to_json(jwk, true, &cerr) : NULL;
@@ -345,13 +435,21 @@ int jwt_key_export_private(const jwt_key *k, buf_t *out)
     return rc;
 }
 
+/* The key material members, up to and including "kid": */
+static int export_material(const jwt_key *k, buf_t *out)
+{
+    if (alg_is_rsa(k->alg))
+        return buf_printf(out, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"%s\",\"kid\":", k->n, k->e);
+    return buf_printf(
+        out, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":", k->x, k->y);
+}
+
 int jwt_key_export_public(const jwt_key *k, buf_t *out)
 {
     if (k == NULL)
         return -1;
     size_t start = out->len;
-    int rc = buf_printf(
-        out, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":", k->x, k->y);
+    int rc = export_material(k, out);
     if (rc == 0)
         rc = buf_json_string(out, k->kid, strlen(k->kid));
     if (rc == 0)
@@ -374,9 +472,9 @@ jwt_key *jwt_key_clone(const jwt_key *k)
     buf_init(&json, JWK_JSON_MAX);
     if (k->has_private) {
         if (jwt_key_export_private(k, &json) == 0)
-            copy = jwt_key_import_private(json.data, json.len, k->alg, k->kid, NULL);
+            copy = key_from_text(json.data, json.len, k->alg, k->kid, 1, NULL);
     } else if (jwt_key_export_public(k, &json) == 0) {
-        copy = jwt_key_import_public(json.data, json.len, k->alg, k->kid, NULL);
+        copy = key_from_text(json.data, json.len, k->alg, k->kid, 0, NULL);
     }
     if (json.data != NULL)
         OPENSSL_cleanse(json.data, json.len);
@@ -410,5 +508,7 @@ void jwt_key_free(jwt_key *k)
         return;
     cjose_jwk_release(k->jwk);
     EVP_PKEY_free(k->pkey);
+    free(k->n);
+    free(k->e);
     free(k);
 }

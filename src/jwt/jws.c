@@ -1,6 +1,8 @@
 /* jws.c - compact JWS for session tokens, ES256 signed and verified with
  * OpenSSL EVP directly (the protected header is built here byte for byte;
- * cjose's header handling would re-serialise it through jansson).
+ * cjose's header handling would re-serialise it through jansson). The raw
+ * signature check also verifies RS256 and PS256 for external tokens
+ * (jws_external.c); jws_verify itself accepts ES256 only.
  *
  * Thread safety: jws_sign and jws_verify_signature create a fresh
  * EVP_PKEY_CTX per call and only read the key, so any number of threads may
@@ -12,6 +14,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,14 +23,14 @@
 #include "crypto/crypto.h"
 #include "jwt/b64url.h"
 #include "jwt/jwk_internal.h"
+#include "jwt/jws_internal.h"
 
 #define ES256_SCALAR_LEN 32
 #define ES256_SIG_LEN 64
 #define ECDSA_DER_MAX 80        /* 72 is the most a P-256 ECDSA-Sig-Value takes */
-#define JWS_HEADER_B64_MAX 1024 /* our headers are ~100 characters */
 #define JWS_SIG_B64_MAX 128     /* an ES256 signature is 86 characters */
 #define JWS_HEADER_JSON_MAX 512 /* {"alg","kid" (63 chars, escaped),"typ"} */
-#define JWS_HEADER_DEPTH 2      /* deeper headers are refused by the parser */
+#define PS256_SALT_LEN 32       /* RFC 7518 section 3.5: salt as long as the hash */
 
 /* The order n of P-256, big-endian: r and s must lie in [1, n - 1]. */
 static const unsigned char p256_order[ES256_SCALAR_LEN] = {
@@ -200,8 +203,9 @@ out:
     return len;
 }
 
-int jws_verify_signature(const jwt_key *k, const void *signing_input, size_t n, const void *sig,
-                         size_t siglen)
+/* ES256: r || s, both in [1, n - 1], then ECDSA over SHA-256(input). */
+static int es256_verify(const jwt_key *k, const void *signing_input, size_t n,
+                        const unsigned char *sig, size_t siglen)
 {
     unsigned char md[CRYPTO_SHA256_LEN], der[ECDSA_DER_MAX];
     EVP_PKEY_CTX *ctx = NULL;
@@ -209,8 +213,8 @@ int jws_verify_signature(const jwt_key *k, const void *signing_input, size_t n, 
 
     /* Explicit range checks (r = 0 or s = 0 is CVE-2022-21449) before
      * OpenSSL, which checks them again. */
-    if (k == NULL || jwt_key_alg(k) != JWT_ALG_ES256 || sig == NULL || siglen != ES256_SIG_LEN ||
-        !es256_scalar_ok(sig) || !es256_scalar_ok((const unsigned char *)sig + ES256_SCALAR_LEN))
+    if (siglen != ES256_SIG_LEN || !es256_scalar_ok(sig) ||
+        !es256_scalar_ok(sig + ES256_SCALAR_LEN))
         return 0;
     derlen = es256_sig_to_der(sig, der);
     if (derlen <= 0)
@@ -227,13 +231,62 @@ out:
     return ok;
 }
 
-typedef struct {
-    const char *p;
-    size_t n;
-} jws_segment;
+/* Sets the padding parameters of a verification context: PKCS #1 v1.5
+ * with a SHA-256 DigestInfo (RS256), or PSS with SHA-256, MGF1-SHA-256 and
+ * a salt of exactly 32 bytes (PS256). Returns 1 or 0. */
+static int rsa_set_padding(EVP_PKEY_CTX *ctx, jwt_alg alg)
+{
+    if (alg == JWT_ALG_RS256)
+        return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
+               EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) > 0;
+    return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+           EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) > 0 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) > 0 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, PS256_SALT_LEN) > 0;
+}
 
-/* Splits header.payload.signature: exactly two dots, no empty part. */
-static int jws_split(const char *c, size_t len, jws_segment seg[3])
+/* RS256 / PS256: the signature must be exactly as long as the modulus (RFC
+ * 8017 8.2.2 / 8.1.2 step 1, checked here rather than left to OpenSSL, so
+ * no zero-padded or shortened form is ever accepted), then OpenSSL
+ * verifies over SHA-256(input) with the key's pinned padding. */
+static int rsa_verify(const jwt_key *k, const void *signing_input, size_t n,
+                      const unsigned char *sig, size_t siglen)
+{
+    unsigned char md[CRYPTO_SHA256_LEN];
+    EVP_PKEY *pkey = jwt_key__pkey(k);
+    EVP_PKEY_CTX *ctx = NULL;
+    int ok = 0, size = EVP_PKEY_get_size(pkey);
+
+    if (size <= 0 || siglen != (size_t)size)
+        return 0;
+    crypto_sha256(signing_input, n, md);
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (ctx == NULL || EVP_PKEY_verify_init(ctx) != 1 || !rsa_set_padding(ctx, jwt_key_alg(k)))
+        goto out;
+    ok = EVP_PKEY_verify(ctx, sig, siglen, md, sizeof(md)) == 1;
+out:
+    if (!ok)
+        ERR_clear_error();
+    EVP_PKEY_CTX_free(ctx);
+    return ok;
+}
+
+int jws_verify_signature(const jwt_key *k, const void *signing_input, size_t n, const void *sig,
+                         size_t siglen)
+{
+    if (k == NULL || sig == NULL || (signing_input == NULL && n > 0))
+        return 0;
+    switch (jwt_key_alg(k)) {
+    case JWT_ALG_ES256:
+        return es256_verify(k, signing_input, n, sig, siglen);
+    case JWT_ALG_RS256:
+    case JWT_ALG_PS256:
+        return rsa_verify(k, signing_input, n, sig, siglen);
+    }
+    return 0;
+}
+
+int jws__split(const char *c, size_t len, jws_segment seg[3])
 {
     const char *d1 = memchr(c, '.', len);
     if (d1 == NULL)
@@ -251,42 +304,73 @@ static int jws_split(const char *c, size_t len, jws_segment seg[3])
     return seg[0].n == 0 || seg[1].n == 0 || seg[2].n == 0 ? -1 : 0;
 }
 
-/* Strictly decodes the header and parses it as a JSON object (duplicate
- * keys refused). Returns a new reference or NULL. */
-static json_t *jws_header_parse(jws_segment h, err_t *e)
+json_t *jws__header_decode(jws_segment h, int *malformed)
 {
     unsigned char raw[JWS_HEADER_B64_MAX / 4 * 3 + 1];
     size_t rawlen = 0;
     err_t pe;
     json_t *hdr = NULL;
 
-    if (h.n > JWS_HEADER_B64_MAX || b64url_decode(h.p, h.n, raw, &rawlen) != 0) {
-        err_set(e, ERR_UNAUTHORIZED, "session token is malformed");
+    *malformed = 1;
+    if (h.n > JWS_HEADER_B64_MAX || b64url_decode(h.p, h.n, raw, &rawlen) != 0)
         return NULL;
-    }
+    *malformed = 0;
     hdr = json_parse_strict((const char *)raw, rawlen, JWS_HEADER_DEPTH, 0, &pe);
-    if (hdr == NULL || !json_is_object(hdr)) {
+    if (hdr != NULL && !json_is_object(hdr)) {
         json_decref(hdr);
-        err_set(e, ERR_UNAUTHORIZED, "session token header is not a valid JSON object");
-        return NULL;
+        hdr = NULL;
     }
     return hdr;
 }
 
-/* Applies the header rules and finds the key: no forbidden parameter, a
- * supported "alg", "typ" absent or "JWT", a known "kid", and the key's
- * pinned algorithm equal to "alg". Returns the borrowed key or NULL. */
+const char *jws__first_member(const json_t *hdr, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (json_object_get(hdr, names[i]) != NULL)
+            return names[i];
+    return NULL;
+}
+
+unsigned char *jws__payload_decode(jws_segment p, size_t *outlen)
+{
+    unsigned char *out = xmalloc(p.n / 4 * 3 + 3);
+    if (b64url_decode(p.p, p.n, out, outlen) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Strictly decodes the header and parses it as a JSON object (duplicate
+ * keys refused). Returns a new reference or NULL. */
+static json_t *jws_header_parse(jws_segment h, err_t *e)
+{
+    int malformed;
+    json_t *hdr = jws__header_decode(h, &malformed);
+    if (hdr == NULL)
+        err_set(e, ERR_UNAUTHORIZED,
+                malformed ? "session token is malformed"
+                          : "session token header is not a valid JSON object");
+    return hdr;
+}
+
+/* Applies the header rules and finds the key: no forbidden parameter, "alg"
+ * exactly "ES256" (session tokens use no other algorithm, even though
+ * jwt_alg_from_name knows RS256 and PS256), "typ" absent or "JWT", a known
+ * "kid", and the key's pinned algorithm equal to "alg". Returns the
+ * borrowed key or NULL. */
 static const jwt_key *jws_header_key(const json_t *hdr, jws_key_lookup lookup, void *ctx, err_t *e)
 {
-    for (size_t i = 0; i < sizeof(jws_forbidden_headers) / sizeof(jws_forbidden_headers[0]); i++)
-        if (json_object_get(hdr, jws_forbidden_headers[i]) != NULL) {
-            err_set(e, ERR_UNAUTHORIZED, "session token has the forbidden header \"%s\"",
-                    jws_forbidden_headers[i]);
-            return NULL;
-        }
+    const char *forbidden =
+        jws__first_member(hdr, jws_forbidden_headers,
+                          sizeof(jws_forbidden_headers) / sizeof(jws_forbidden_headers[0]));
+    if (forbidden != NULL) {
+        err_set(e, ERR_UNAUTHORIZED, "session token has the forbidden header \"%s\"", forbidden);
+        return NULL;
+    }
     const json_t *alg = json_object_get(hdr, "alg"), *kid = json_object_get(hdr, "kid"),
                  *typ = json_object_get(hdr, "typ");
-    if (!json_is_string(alg) || jwt_alg_from_name(json_string_value(alg)) == 0) {
+    if (!json_is_string(alg) || jwt_alg_from_name(json_string_value(alg)) != JWT_ALG_ES256) {
         err_set(e, ERR_UNAUTHORIZED, "session token uses an unsupported algorithm");
         return NULL;
     }
@@ -303,7 +387,8 @@ static const jwt_key *jws_header_key(const json_t *hdr, jws_key_lookup lookup, v
         err_set(e, ERR_UNAUTHORIZED, "session token key id is unknown");
         return NULL;
     }
-    if (strcmp(json_string_value(alg), jwt_alg_name(jwt_key_alg(k))) != 0) {
+    if (jwt_key_alg(k) != JWT_ALG_ES256 ||
+        strcmp(json_string_value(alg), jwt_alg_name(jwt_key_alg(k))) != 0) {
         err_set(e, ERR_UNAUTHORIZED, "session token algorithm does not match its key");
         return NULL;
     }
@@ -324,7 +409,7 @@ json_t *jws_verify(const char *compact, size_t len, jws_key_lookup lookup, void 
         err_set(e, ERR_UNAUTHORIZED, "session token is missing or too long");
         goto out;
     }
-    if (jws_split(compact, len, seg) != 0) {
+    if (jws__split(compact, len, seg) != 0) {
         err_set(e, ERR_UNAUTHORIZED, "session token is malformed");
         goto out;
     }
@@ -335,9 +420,8 @@ json_t *jws_verify(const char *compact, size_t len, jws_key_lookup lookup, void 
     if (k == NULL)
         goto out;
     /* Cheap strict decoding of the rest before the costly signature check. */
-    payload = xmalloc(seg[1].n / 4 * 3 + 3);
     if (seg[2].n > JWS_SIG_B64_MAX || b64url_decode(seg[2].p, seg[2].n, sig, &siglen) != 0 ||
-        b64url_decode(seg[1].p, seg[1].n, payload, &plen) != 0) {
+        (payload = jws__payload_decode(seg[1], &plen)) == NULL) {
         err_set(e, ERR_UNAUTHORIZED, "session token is malformed");
         goto out;
     }

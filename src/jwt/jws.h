@@ -1,4 +1,5 @@
-/* jws.h - compact JWS signing and verification for session tokens.
+/* jws.h - compact JWS signing and verification for session tokens
+ * (ES256 only; external tokens are verified by jws_external.h).
  *
  * Verification never trusts the header: the key is found by "kid" through
  * the caller's lookup and its pinned algorithm must equal the header's "alg"
@@ -33,8 +34,10 @@ typedef const jwt_key *(*jws_key_lookup)(void *ctx, const char *kid);
  * ERR_UNAUTHORIZED and a detail naming the failed check (never the token). */
 json_t *jws_verify(const char *compact, size_t len, jws_key_lookup lookup, void *ctx, err_t *e);
 
-/* Raw signature check: sig is the JWS form (for ES256, r || s, 64 bytes).
- * Returns 1 valid, 0 invalid. Used by jws_verify and the test vectors. */
+/* Raw signature check with k's pinned algorithm: sig is the JWS form
+ * (ES256: r || s, 64 bytes; RS256/PS256: exactly as many bytes as the
+ * modulus; PS256 = PSS, SHA-256, MGF1-SHA-256, salt 32). Returns 1 valid,
+ * 0 invalid. Used by jws_verify, jws_verify_external and the test vectors. */
 int jws_verify_signature(const jwt_key *k, const void *signing_input, size_t n, const void *sig,
                          size_t siglen);
 

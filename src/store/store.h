@@ -199,6 +199,7 @@ typedef struct {
     char jti[STORE_ID_MAX];
     char org_id[STORE_ID_MAX];
     char idp_id[STORE_ID_MAX];
+    char token_type[64];           /* its RFC 8693 subject_token_type URN */
     unsigned char sealed[STORE_SUBJECT_TOKEN_MAX + 64];
     size_t sealed_len;
     int64_t expires_at;

@@ -48,7 +48,7 @@
     "id, org_id, name, issuer, jwks_uri, jwks, audience, email_claim, algorithms, created_at"
 #define INTEGRATION_COLS \
     "id, org_id, name, base_url, token_url, client_id, client_secret, audience, scope, created_at"
-#define SUBJECT_COLS "jti, org_id, idp_id, sealed, expires_at"
+#define SUBJECT_COLS "jti, org_id, idp_id, token_type, sealed, expires_at"
 #define VERSION_COLS "id, org_id, app_id, version, created_by, created_at, file_count, total_bytes"
 #define KEY_COLS "kid, alg, state, sealed_private, public_jwk, created_at"
 #define SESSION_COLS                                                                               \
@@ -455,7 +455,7 @@ static const query q_table[Q_COUNT] = {
 
     [Q_SUBJECT_INSERT] = {.name = "subject_token_put",
                           .sql = "INSERT INTO subject_tokens (" SUBJECT_COLS
-                                 ") VALUES (?1, ?2, ?3, ?4, ?5)",
+                                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                           .entity = "subject token",
                           .missing = "referenced identity provider does not exist in this org"},
     [Q_SUBJECT_GET] = {.name = "subject_token_get",
@@ -836,9 +836,9 @@ static int read_subject(sqlite3_stmt *st, void *rec, err_t *e)
     store_subject_token *t = rec;
     memset(t, 0, sizeof(*t));
     if (col_text(st, 0, t->jti, e) || col_text(st, 1, t->org_id, e) || col_text(st, 2, t->idp_id, e) ||
-        col_blob(st, 3, t->sealed, &t->sealed_len, e))
+        col_text(st, 3, t->token_type, e) || col_blob(st, 4, t->sealed, &t->sealed_len, e))
         return -1;
-    t->expires_at = sqlite3_column_int64(st, 4);
+    t->expires_at = sqlite3_column_int64(st, 5);
     return 0;
 }
 
@@ -1119,10 +1119,11 @@ static void bind_subject(sqlite3_stmt *st, const void *rec)
     bind_field(st, 1, t->jti);
     bind_field(st, 2, t->org_id);
     bind_field(st, 3, t->idp_id);
-    int rc = bind_blob(st, 4, t->sealed, t->sealed_len);
+    bind_field(st, 4, t->token_type);
+    int rc = bind_blob(st, 5, t->sealed, t->sealed_len);
     assert(rc == SQLITE_OK);
     (void)rc;
-    bind_int(st, 5, t->expires_at);
+    bind_int(st, 6, t->expires_at);
 }
 
 static void bind_session(sqlite3_stmt *st, const void *rec)

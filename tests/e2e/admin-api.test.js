@@ -57,6 +57,7 @@ function seedOrg(env, key) {
   assert.equal(grant.code, 0, `group grant: ${grant.stderr}`);
   const add = h.cli(env, 'group', 'add-member', '--org', org.id, group.id, users.member.email);
   assert.equal(add.code, 0, `group add-member: ${add.stderr}`);
+  const idp = h.cliJson(env, 'idp', 'add', '--org', org.id, '--issuer', `https://idp.${dom}/oauth2/default`, '--jwks-uri', `https://idp.${dom}/oauth2/default/v1/keys`, '--audience', 'api://default');
   return {
     key,
     orgId: org.id,
@@ -69,7 +70,20 @@ function seedOrg(env, key) {
     groupId: group.id,
     appId: app.id,
     appName: `Dashboard ${K}`,
+    idpId: idp.id,
+    integrationId: null, // made through the API once the server runs (startWorld)
   };
+}
+
+// An integration of org o, made with its admin token (integrations have no CLI).
+async function addIntegration(base, o) {
+  const r = await h.httpRequest(`${base}/api/v1/organizations/${o.orgId}/integrations`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${o.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `Orders API ${o.key}`, base_url: `https://api.${o.key}-corp.example/v1`, token_url: `https://idp.${o.key}-corp.example/oauth2/default/v1/token`, client_id: `client-${o.key}`, client_secret: `secret-${o.key}-value`, audience: 'https://api.example', scope: 'orders:read' }),
+  });
+  assert.equal(r.status, 201, `POST /integrations: ${r.status} ${r.text}`);
+  o.integrationId = r.json.data.id;
 }
 
 // A fresh environment + server with orgs A and B. Returns {env, server, base, A, B, close()}.
@@ -80,6 +94,8 @@ async function startWorld() {
     const A = seedOrg(env, 'a');
     const B = seedOrg(env, 'b');
     server = await h.startServer(env);
+    await addIntegration(server.url, A);
+    await addIntegration(server.url, B);
     const w = {
       env,
       server,
@@ -309,8 +325,10 @@ async function snapshot(reader) {
   for (const a of apps) appDetails.push(await reader.ok('GET', `/applications/${a.id}`));
   const members = await reader.ok('GET', '/members');
   const keys = await reader.ok('GET', '/signing-keys');
+  const idps = await reader.ok('GET', '/idps');
+  const integrations = await reader.ok('GET', '/integrations');
   const audit = await reader.ok('GET', '/audit?limit=1000');
-  return { org, tokens, groups, groupDetails, apps, appDetails, members, keys, audit };
+  return { org, tokens, groups, groupDetails, apps, appDetails, members, keys, idps, integrations, audit };
 }
 
 // Every route of the contract, with real ids of `o` (an org of seedOrg) in its path and a valid
@@ -343,6 +361,16 @@ function routeTable(o) {
     ['POST', '/members', { email: 'intruder@evil.example', role: 'owner', password: 'intruder password 1' }],
     ['PATCH', `/members/${o.users.developer.id}`, { role: 'owner' }],
     ['DELETE', `/members/${o.users.developer.id}`],
+    ['GET', '/idps'],
+    ['POST', '/idps', { issuer: 'https://evil.example/', jwks_uri: 'https://evil.example/keys' }],
+    ['GET', `/idps/${o.idpId}`],
+    ['PATCH', `/idps/${o.idpId}`, { audience: 'evil' }],
+    ['DELETE', `/idps/${o.idpId}`],
+    ['GET', '/integrations'],
+    ['POST', '/integrations', { name: 'Intruder', base_url: 'https://evil.example', token_url: 'https://evil.example/token', client_id: 'x', client_secret: 'y' }],
+    ['GET', `/integrations/${o.integrationId}`],
+    ['PATCH', `/integrations/${o.integrationId}`, { base_url: 'https://evil.example' }],
+    ['DELETE', `/integrations/${o.integrationId}`],
     ['GET', '/signing-keys'],
     ['POST', '/signing-keys/rotate'],
     ['GET', '/audit'],
@@ -366,7 +394,7 @@ function contractRoutes() {
 }
 
 function tableRouteKeys(o) {
-  const ids = [o.groupId, o.appId, o.embedTokenId, o.users.developer.id, o.users.member.id];
+  const ids = [o.groupId, o.appId, o.embedTokenId, o.users.developer.id, o.users.member.id, o.idpId, o.integrationId];
   return new Set(routeTable(o).map(([m, p]) => {
     let q = p;
     for (const id of ids) q = q.split(id).join('{}');

@@ -164,6 +164,8 @@ static void test_err_table(void **state)
     assert_int_equal(err_http_status(ERR_UNSUPPORTED_MEDIA), 415);
     assert_string_equal(err_code(ERR_RATE_LIMITED), "rate_limited");
     assert_string_equal(err_code(ERR_INTERNAL), "server_error");
+    assert_int_equal(err_http_status(ERR_BAD_GATEWAY), 502);
+    assert_string_equal(err_code(ERR_BAD_GATEWAY), "bad_gateway");
     assert_int_equal(err_http_status((err_class)999), 500);
 }
 

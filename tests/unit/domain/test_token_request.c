@@ -127,8 +127,19 @@ static void test_parse_minimal_and_nulls(void **state)
     assert_int_equal(parse("{\"email\":\"a@b.io\",\"name\":null,\"metadata\":null,\"groupIds\":null}", &r, &e), 0);
     assert_int_equal(parse("{\"email\":\"a@b.io\",\"isSuperblocks\":true}", &r, &e), 0);
     assert_int_equal(r.platform_user, 1);
-    assert_int_equal(parse("{\"email\":\"a@b.io\",\"subject_token\":\"x\"}", &r, &e), 0);
+    assert_int_equal(parse("{\"email\":\"a@b.io\",\"subject_token\":\"x.y.z\",\"subject_token_type\":"
+                           "\"urn:ietf:params:oauth:token-type:id_token\"}",
+                           &r, &e),
+                     0);
     assert_int_equal(r.has_subject_token, 1);
+    assert_string_equal(r.subject_token, "x.y.z");
+    assert_int_equal(r.subject_token_len, 5);
+    assert_string_equal(r.subject_token_type, TOKEN_TYPE_ID_TOKEN);
+    assert_int_equal(parse("{\"email\":\"a@b.io\",\"subject_token\":\"x\",\"subject_token_type\":"
+                           "\"urn:ietf:params:oauth:token-type:jwt\"}",
+                           &r, &e),
+                     0);
+    assert_string_equal(r.subject_token_type, TOKEN_TYPE_JWT);
 }
 
 static void test_parse_rejects(void **state)
@@ -151,6 +162,14 @@ static void test_parse_rejects(void **state)
         {"{\"email\":\"a@b.io\",\"isSuperblocksUser\":\"true\"}", "isSuperblocksUser must be a boolean"},
         {"{\"email\":\"a@b.io\",\"isSuperblocksUser\":true,\"isSuperblocks\":false}", "disagree"},
         {"{\"email\":\"a@b.io\",\"subject_token\":5}", "subject_token must be a string"},
+        {"{\"email\":\"a@b.io\",\"subject_token\":\"x\"}", "subject_token_type is required"},
+        {"{\"email\":\"a@b.io\",\"subject_token_type\":\"urn:ietf:params:oauth:token-type:jwt\"}",
+         "without a subject_token"},
+        {"{\"email\":\"a@b.io\",\"subject_token\":\"x\",\"subject_token_type\":5}", "subject_token_type must be a string"},
+        {"{\"email\":\"a@b.io\",\"subject_token\":\"x\",\"subject_token_type\":\"urn:ietf:params:oauth:token-type:saml2\"}",
+         "subject_token_type must be"},
+        {"{\"email\":\"a@b.io\",\"subject_token\":\"\",\"subject_token_type\":\"urn:ietf:params:oauth:token-type:jwt\"}",
+         "subject_token must be 1 to"},
         {"{\"email\":\"a@b.io\",\"email\":\"c@d.io\"}", "duplicate"},
         {"{\"email\":\"a@b.io\",\"metadata\":{\"n\":123456789012345678901234567890}}", "number"},
         {"{\"email\":\"a@b.io\",\"name\":\"a\\u0000b\"}", "JSON"},

@@ -1723,6 +1723,7 @@ static store_subject_token subject_rec(const char *org_id, const char *jti, cons
     snprintf(t.jti, sizeof(t.jti), "%s", jti);
     snprintf(t.org_id, sizeof(t.org_id), "%s", org_id);
     snprintf(t.idp_id, sizeof(t.idp_id), "%s", idp_id);
+    snprintf(t.token_type, sizeof(t.token_type), "urn:ietf:params:oauth:token-type:access_token");
     t.sealed_len = sizeof(t.sealed); /* the largest */
     for (size_t i = 0; i < t.sealed_len; i++)
         t.sealed[i] = (unsigned char)(i ^ (size_t)jti[7]);
@@ -1769,6 +1770,7 @@ static void test_subject_tokens(void **state)
     store_subject_token got;
     OK(s->ops->subject_token_get(s, ORG_A, st[0].jti, now, &got, &err));
     assert_string_equal(got.idp_id, idp);
+    assert_string_equal(got.token_type, st[0].token_type);
     assert_int_equal(got.sealed_len, st[0].sealed_len);
     assert_memory_equal(got.sealed, st[0].sealed, got.sealed_len);
     assert_int_equal(got.expires_at, st[0].expires_at);

@@ -47,6 +47,7 @@ CREATE TABLE subject_tokens (
     jti        TEXT PRIMARY KEY,
     org_id     TEXT NOT NULL,
     idp_id     TEXT NOT NULL,
+    token_type TEXT NOT NULL,
     sealed     BLOB NOT NULL,
     expires_at INTEGER NOT NULL,
     FOREIGN KEY (org_id, idp_id) REFERENCES idps (org_id, id) ON DELETE CASCADE

@@ -1,0 +1,122 @@
+/* ANY /api/v1/integrations/{integration}/proxy/{path} - an embedded app's
+ * call to a host API on the signed-in user's behalf (domain/integration_call.h).
+ * Authenticated by the session token (Bearer); the work runs on the offload
+ * pool, so a slow host API never holds an HTTP thread. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "domain/integration_call.h"
+#include "domain/sessions.h"
+
+#define PROXY_PREFIX "/api/v1/integrations/"
+
+typedef struct {
+    api_app *app;
+    http_request *req;
+    char org_id[STORE_ID_MAX], jti[STORE_ID_MAX], user_id[STORE_ID_MAX], integration_id[STORE_ID_MAX];
+    char *path, *query, *content_type, *accept;
+    integration_call_request call;
+} proxy_job;
+
+static void job_free(proxy_job *j)
+{
+    free(j->path);
+    free(j->query);
+    free(j->content_type);
+    free(j->accept);
+    free(j);
+}
+
+/* A forwarded header value: printable ASCII only, else not forwarded. */
+static char *header_copy(http_request *req, const char *name)
+{
+    const char *v = http_header(req, name);
+    if (v == NULL || strlen(v) > 127)
+        return NULL;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            return NULL;
+    return xstrdup(v);
+}
+
+static void run_job(void *arg, store *s)
+{
+    proxy_job *j = arg;
+    integration_call_response out;
+    err_t e;
+    http_add_header(j->req, "Cache-Control", "no-store");
+    if (integration_call(j->app->dir, j->app->exchanges, s, &j->call, clock_now(), &out, &e) != 0) {
+        log_msg(LOG_INFO, "integration call failed", "request_id", http_request_id(j->req), "integration",
+                j->integration_id, "error", err_code(e.cls), "reason", e.detail, NULL);
+        http_reply_error(j->req, &e);
+    } else {
+        size_t len = out.body.len;
+        const char *type = out.content_type[0] ? out.content_type : "application/octet-stream";
+        http_reply(j->req, (int)out.status, type, buf_take(&out.body), len);
+    }
+    buf_free(&out.body);
+    http_resume(j->req);
+    job_free(j);
+}
+
+/* The verified session's org, jti and user id into j. */
+static int authenticate(api_worker *w, http_request *req, proxy_job *j, err_t *e)
+{
+    size_t len = 0;
+    const char *token = api_bearer(http_header(req, "Authorization"), &len, e);
+    if (token == NULL)
+        return -1;
+    jwt_key *const *keys;
+    size_t nkeys = api_worker_verify_keys(w, &keys);
+    session_status status;
+    json_t *claims = sessions_verify(w->app->dir, keys, nkeys, w->app->base_url, token, len, clock_now(), &status, e);
+    if (claims == NULL)
+        return -1;
+    snprintf(j->org_id, sizeof(j->org_id), "%s", json_string_value(json_object_get(claims, "org_id")));
+    snprintf(j->jti, sizeof(j->jti), "%s", json_string_value(json_object_get(claims, "jti")));
+    snprintf(j->user_id, sizeof(j->user_id), "%s", json_string_value(json_object_get(claims, "user_id")));
+    json_decref(claims);
+    return 0;
+}
+
+void api_integration_proxy(api_worker *w, http_request *req, const route_params *p)
+{
+    err_t e;
+    proxy_job *j = xcalloc(1, sizeof(*j));
+    j->app = w->app;
+    j->req = req;
+    snprintf(j->integration_id, sizeof(j->integration_id), "%.36s", p->value[0]);
+    /* The raw path after ".../proxy" (the router matched PROXY_PREFIX "{id}/proxy[/...]"). */
+    const char *rest = strchr(http_path(req) + strlen(PROXY_PREFIX), '/') + strlen("/proxy");
+    j->path = xstrdup(rest[0] ? rest : "/");
+    j->query = xstrdup(http_query(req));
+    if (authenticate(w, req, j, &e) != 0)
+        goto fail;
+    if (!integration_path_ok(j->path) || !integration_query_ok(j->query)) {
+        err_set(&e, ERR_INVALID_REQUEST, "the path or query to forward is not allowed (dot segments, encoded "
+                                         "slashes and characters outside RFC 3986 are refused)");
+        goto fail;
+    }
+    j->content_type = header_copy(req, "Content-Type");
+    j->accept = header_copy(req, "Accept");
+    size_t body_len = 0;
+    const char *body = http_body(req, &body_len);
+    j->call = (integration_call_request){j->org_id,  j->jti,          j->user_id, j->integration_id,
+                                        http_method(req), j->path,     j->query,   j->content_type,
+                                        j->accept,   body,             body_len,   http_request_id(req)};
+    http_suspend(req);
+    if (offload_submit(w->app->offload, run_job, j) != 0) {
+        err_set(&e, ERR_UNAVAILABLE, "too many integration calls in flight; retry shortly");
+        http_reply_error(req, &e);
+        http_resume(req);
+        job_free(j);
+    }
+    return;
+fail:
+    http_reply_error(req, &e);
+    job_free(j);
+}
