@@ -179,3 +179,28 @@ int cli_list_command(int argc, char **argv, const char *usage, int needs_org, cl
         cli_print_json(json_pack("{s:o}", "data", list));
     return CLI_OK;
 }
+
+int cli_row_command(int argc, char **argv, const char *usage, cli_row_op op, const char *done_key,
+                    const char *noun, const char *done_text)
+{
+    static const char *const values[] = {"org", NULL};
+    cli_args a;
+    if (cli_parse(argc, argv, values, NULL, &a) != 0 || cli_require_pos(&a, 1, usage) != 0)
+        return CLI_USAGE;
+    store *s;
+    store_org org;
+    int code = cli_open_org(&a, &s, &org);
+    if (code != 0)
+        return code;
+    admin_ctx c = {s, "cli", "", ""};
+    err_t e;
+    int rc = op(&c, org.id, a.pos[0], &e);
+    s->ops->close(s);
+    if (rc != 0)
+        return cli_fail_err(&e);
+    if (a.json)
+        cli_print_json(json_pack("{s:s, s:b}", "id", a.pos[0], done_key, 1));
+    else
+        fprintf(stderr, "%s %s%s\n", noun, a.pos[0], done_text);
+    return CLI_OK;
+}

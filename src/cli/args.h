@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "domain/admin.h"
 #include "store/store.h"
 
 #define CLI_MAX_POS 8
@@ -52,5 +53,12 @@ int cli_open_org(const cli_args *a, store **s, store_org *org);
 typedef int (*cli_each_op)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
 int cli_list_command(int argc, char **argv, const char *usage, int needs_org, cli_each_op each,
                      store_each_fn print);
+
+/* A command on one row of --org named by its only argument (revoke,
+ * remove...): runs op as the CLI actor, then prints {"id", done_key: true}
+ * with --json, else "<noun> <id><done_text>" on stderr. Returns the exit code. */
+typedef int (*cli_row_op)(const admin_ctx *c, const char *org_id, const char *id, err_t *e);
+int cli_row_command(int argc, char **argv, const char *usage, cli_row_op op, const char *done_key,
+                    const char *noun, const char *done_text);
 
 #endif

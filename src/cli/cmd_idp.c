@@ -91,25 +91,6 @@ int cmd_idp_list(int argc, char **argv)
 
 int cmd_idp_remove(int argc, char **argv)
 {
-    static const char *const values[] = {"org", NULL};
-    cli_args a;
-    if (cli_parse(argc, argv, values, NULL, &a) != 0 ||
-        cli_require_pos(&a, 1, "tessera idp remove --org ORG IDP_ID") != 0)
-        return CLI_USAGE;
-    store *s;
-    store_org org;
-    int code = cli_open_org(&a, &s, &org);
-    if (code != 0)
-        return code;
-    admin_ctx c = {s, "cli", "", ""};
-    err_t e;
-    int rc = admin_idp_remove(&c, org.id, a.pos[0], &e);
-    s->ops->close(s);
-    if (rc != 0)
-        return cli_fail_err(&e);
-    if (a.json)
-        cli_print_json(json_pack("{s:s, s:b}", "id", a.pos[0], "removed", 1));
-    else
-        puts(a.pos[0]);
-    return CLI_OK;
+    return cli_row_command(argc, argv, "tessera idp remove --org ORG IDP_ID", admin_idp_remove, "removed",
+                           "identity provider", " removed");
 }

@@ -109,25 +109,6 @@ int cmd_token_list(int argc, char **argv)
 
 int cmd_token_revoke(int argc, char **argv)
 {
-    static const char *const values[] = {"org", NULL};
-    cli_args a;
-    if (cli_parse(argc, argv, values, NULL, &a) != 0 ||
-        cli_require_pos(&a, 1, "tessera token revoke --org ORG TOKEN_ID") != 0)
-        return CLI_USAGE;
-    store *s;
-    store_org org;
-    int code = cli_open_org(&a, &s, &org);
-    if (code != 0)
-        return code;
-    admin_ctx c = {s, "cli", "", ""};
-    err_t e;
-    int rc = admin_token_revoke(&c, org.id, a.pos[0], &e);
-    s->ops->close(s);
-    if (rc != 0)
-        return cli_fail_err(&e);
-    if (a.json)
-        cli_print_json(json_pack("{s:s, s:b}", "id", a.pos[0], "revoked", 1));
-    else
-        fprintf(stderr, "token %s revoked; its sessions are refused from now on\n", a.pos[0]);
-    return CLI_OK;
+    return cli_row_command(argc, argv, "tessera token revoke --org ORG TOKEN_ID", admin_token_revoke, "revoked", "token",
+                           " revoked; its sessions are refused from now on");
 }

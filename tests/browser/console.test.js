@@ -11,7 +11,12 @@
 //   3. revoke a token: /public/token answers 401 within 1.5 s;
 //   4. a developer: no token creation in the UI, and the API refuses it (403);
 //   5. the console refuses to be framed by another origin;
-//   6. a screenshot of every page, in test-output/browser/console-*.png.
+//   6. a screenshot of every page, in test-output/browser/console-*.png;
+//   7. identity providers (token exchange): add (JWKS URL, then a pasted JWKS), field errors, edit,
+//      delete;
+//   8. integrations: add with a client secret that is never shown, the "How apps call it" snippet
+//      and its Copy button, edit keeping the secret, delete;
+//   9. a developer sees both pages read-only.
 //
 // Locators are accessible roles and names (the names the console was asked to provide), so that
 // markup changes do not break the tests.
@@ -19,6 +24,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
+const crypto = require('node:crypto');
 const h = require('./harness');
 
 const e2e = h.e2e;
@@ -234,12 +240,10 @@ describe('admin console in Chromium', { timeout: 120000 }, () => {
       await dlg.getByLabel('Name', { exact: true }).fill(groupName);
       await dlg.getByRole('button', { name: 'Create', exact: true }).click();
       await dlg.waitFor({ state: 'detached' });
-      // Open it (the console may already have).
+      // The console opens the new group's page.
       const idEl = page.locator('#group-id');
-      if (!(await idEl.isVisible())) {
-        await page.getByRole('link', { name: groupName, exact: true }).click();
-      }
       await page.getByRole('heading', { level: 1, name: groupName }).waitFor();
+      await idEl.waitFor();
       const shownId = (await idEl.textContent()).trim();
       assert.match(shownId, e2e.UUID_RE, `#group-id: ${shownId}`);
       const apiGroup = (await adminApi('GET', '/groups')).find((g) => g.name === groupName);
@@ -484,6 +488,13 @@ describe('admin console in Chromium', { timeout: 120000 }, () => {
       assert.match(js, /createSuperblocksEmbed|SuperblocksEmbed/, 'the visible snippet is not embed code');
       await page.screenshot({ path: SHOT('application'), fullPage: true });
 
+      await goTo(page, 'Identity providers');
+      await page.locator('[data-state="empty"], table').first().waitFor();
+      await page.screenshot({ path: SHOT('identity-providers-page') });
+      await goTo(page, 'Integrations');
+      await page.locator('[data-state="empty"], table').first().waitFor();
+      await page.screenshot({ path: SHOT('integrations-page') });
+
       await goTo(page, 'Members');
       await page.getByRole('row', { name: new RegExp(escapeRe(fx.owner.email)) }).waitFor();
       await page.screenshot({ path: SHOT('members') });
@@ -503,6 +514,326 @@ describe('admin console in Chromium', { timeout: 120000 }, () => {
       await page.reload();
       await page.getByRole('button', { name: 'Sign in' }).waitFor();
       await page.screenshot({ path: SHOT('signed-out') });
+    });
+  });
+
+  // ---- 7 -------------------------------------------------------------------------------------------
+
+  // What is announced with a control (the visible elements its aria-describedby names), and
+  // whether each sits in the control's own field, i.e. next to it.
+  function describedBy(control) {
+    return control.evaluate((el) => {
+      const own = el.closest('.field');
+      return (el.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean)
+        .map((id) => document.getElementById(id))
+        .filter((n) => n && n.checkVisibility())
+        .map((n) => ({ text: n.textContent.trim(), nextToField: !!own && own.contains(n) }));
+    });
+  }
+
+  async function assertFieldError(control, re, what) {
+    let seen = [];
+    const r = await e2e.poll(async () => {
+      seen = await describedBy(control);
+      return seen.find((d) => re.test(d.text)) || null;
+    }, { timeoutMs: h.WAIT_MS });
+    assert.ok(r.ok, `${what}: no error matching ${re} is shown with the field (it shows ${JSON.stringify(seen)})`);
+    assert.ok(r.value.nextToField, `${what}: the error is not next to the field`);
+    assert.equal(await control.getAttribute('aria-invalid'), 'true', `${what}: the field is not marked aria-invalid`);
+  }
+
+  const helpOf = async (control) => (await describedBy(control)).map((d) => d.text).join(' ');
+
+  // Clicks the dialog's submit button and returns the JSON body of the request it sent.
+  async function submitAndCapture(page, dlg, method, pathRe, buttonName) {
+    const [req] = await Promise.all([
+      page.waitForRequest((r) => r.method() === method && pathRe.test(new URL(r.url()).pathname)),
+      dlg.getByRole('button', { name: buttonName, exact: true }).click(),
+    ]);
+    return req.postDataJSON();
+  }
+
+  it('7. owner adds an identity provider (field errors, JWKS URL, pasted JWKS), edits its audience and deletes it', async () => {
+    const issuer = 'https://idp.example.com/oauth2/default';
+    const jwksUri = 'https://idp.example.com/oauth2/default/v1/keys';
+    assert.deepEqual(await adminApi('GET', '/idps'), [], 'the fixture already has identity providers');
+    await withConsole('idps', async ({ page }) => {
+      await signIn(page, fx.owner);
+      await openSettings(page);
+      // The two new pages sit right after Applications.
+      const names = (await sidebar(page).getByRole('link').allTextContents()).map((x) => x.trim());
+      const at = names.indexOf('Applications');
+      assert.deepEqual(names.slice(at, at + 3), ['Applications', 'Identity providers', 'Integrations'], `sidebar: ${names.join(', ')}`);
+      await goTo(page, 'Identity providers');
+
+      // The empty state explains, and holds the primary button; the hint names the token endpoint and the guide.
+      const empty = page.locator('[data-state="empty"]');
+      await empty.waitFor();
+      assert.match(await empty.textContent(), /issuer/i, 'the empty state does not explain what an identity provider is');
+      const desc = await page.locator('.page-desc').textContent();
+      assert.match(desc, /subject_token.*POST \/api\/v1\/public\/token/, `the page hint: ${desc}`);
+      assert.match(desc, /TOKEN-EXCHANGE\.md/, 'the page hint does not point to the guide');
+      await page.screenshot({ path: SHOT('idps-empty') });
+      await empty.getByRole('button', { name: /^\+\s*Add identity provider$/ }).click();
+      const dlg = dialog(page);
+      await dlg.waitFor();
+
+      // Defaults: keys from a JWKS URL, email claim "email", all three algorithms.
+      assert.equal(await dlg.getByRole('radio', { name: 'JWKS URL' }).isChecked(), true, 'keys do not come from a JWKS URL by default');
+      assert.equal(await dlg.getByLabel('Email claim').inputValue(), 'email');
+      for (const a of ['RS256', 'PS256', 'ES256']) assert.equal(await dlg.getByRole('checkbox', { name: a }).isChecked(), true, `${a} is not checked by default`);
+      assert.match(await dlg.textContent(), /YOUR_DOMAIN\.okta\.com\/oauth2\/default/, 'no issuer example in the dialog');
+      assert.match(await helpOf(dlg.getByLabel('Audience')), /less safe/i, 'the audience help does not say that skipping the check is less safe');
+
+      // An http:// issuer: the server's error shows next to Issuer (submitted with Enter), nothing is created.
+      await dlg.getByLabel('Name', { exact: true }).fill('Okta');
+      const issuerInput = dlg.getByLabel('Issuer', { exact: true });
+      await dlg.getByRole('textbox', { name: 'JWKS URL' }).fill(jwksUri);
+      await issuerInput.fill('http://idp.example.com');
+      const [bad] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST' && /\/idps$/.test(new URL(r.url()).pathname)),
+        issuerInput.press('Enter'),
+      ]);
+      assert.equal(bad.status(), 400, 'the http:// issuer was not refused by the server');
+      await assertFieldError(issuerInput, /issuer must be an https:\/\/ URL/i, 'http:// issuer');
+      assert.equal(await dlg.locator('.form-error:not([hidden])').count(), 0, 'the issuer error is (also) shown at the bottom of the dialog');
+      assert.deepEqual(await adminApi('GET', '/idps'), [], 'an identity provider was created with an http:// issuer');
+      await page.screenshot({ path: SHOT('idp-dialog-error') });
+
+      await issuerInput.fill(issuer);
+      const created = await submitAndCapture(page, dlg, 'POST', /\/idps$/, 'Add');
+      assert.deepEqual(created, { name: 'Okta', issuer, jwks_uri: jwksUri, audience: '', email_claim: 'email', algorithms: ['RS256', 'PS256', 'ES256'] });
+      await dlg.waitFor({ state: 'detached' });
+      const row = page.getByRole('row', { name: /Okta/ });
+      await row.waitFor();
+      const rowText = await row.textContent();
+      for (const want of [issuer, 'JWKS URL', jwksUri, 'any', 'RS256', 'PS256', 'ES256']) assert.ok(rowText.includes(want), `the row does not show ${want}: ${rowText}`);
+      let [idp] = await adminApi('GET', '/idps');
+      assert.equal(idp.issuer, issuer);
+      assert.equal(idp.jwks_uri, jwksUri);
+      assert.equal(idp.jwks, null);
+      assert.equal(idp.audience, '');
+      await page.screenshot({ path: SHOT('idps') });
+
+      // Edit: the same dialog, prefilled; only the changed field is sent.
+      await row.getByRole('button', { name: /^Edit/ }).click();
+      await dlg.waitFor();
+      assert.equal(await dlg.getByLabel('Issuer', { exact: true }).inputValue(), issuer, 'the edit dialog is not prefilled');
+      assert.equal(await dlg.getByRole('textbox', { name: 'JWKS URL' }).inputValue(), jwksUri);
+      await dlg.getByLabel('Audience').fill('api://default');
+      await page.screenshot({ path: SHOT('idp-edit-dialog') });
+      const patch = await submitAndCapture(page, dlg, 'PATCH', new RegExp(`/idps/${idp.id}$`), 'Save');
+      assert.deepEqual(patch, { audience: 'api://default' }, 'the edit sent more than the changed field');
+      await dlg.waitFor({ state: 'detached' });
+      await row.getByText('api://default').waitFor();
+      [idp] = await adminApi('GET', '/idps');
+      assert.equal(idp.audience, 'api://default', 'GET /idps does not show the edited audience');
+      assert.equal(idp.jwks_uri, jwksUri, 'the edit lost the JWKS URL');
+
+      // Delete asks first; the empty state comes back.
+      await row.getByRole('button', { name: /^Delete/ }).click();
+      await dlg.waitFor();
+      assert.match(await dlg.textContent(), /cannot be undone/i);
+      await page.screenshot({ path: SHOT('idp-delete-confirm') });
+      await dlg.getByRole('button', { name: 'Delete', exact: true }).click();
+      await dlg.waitFor({ state: 'detached' });
+      await page.locator('[data-state="empty"]').waitFor();
+      assert.deepEqual(await adminApi('GET', '/idps'), [], 'the identity provider is still there after Delete');
+
+      // Pasted JWKS with one EC P-256 key, ES256 only. The choice is made with the keyboard.
+      const kid = `console-ec-${Date.now()}`;
+      const jwk = { ...crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'ES256' };
+      await page.getByRole('button', { name: /^\+\s*Add identity provider$/ }).click();
+      await dlg.waitFor();
+      await dlg.getByLabel('Name', { exact: true }).fill('Pasted keys');
+      await dlg.getByLabel('Issuer', { exact: true }).fill('https://keys.example.com');
+      await dlg.getByRole('radio', { name: 'JWKS URL' }).focus();
+      await page.keyboard.press('ArrowDown');
+      assert.equal(await dlg.getByRole('radio', { name: 'Paste JWKS' }).isChecked(), true, 'the arrow key did not choose "Paste JWKS"');
+      assert.equal(await dlg.getByRole('textbox', { name: 'JWKS URL' }).isVisible(), false, 'the JWKS URL field is still shown');
+      const jwksInput = dlg.getByRole('textbox', { name: 'JWKS', exact: true });
+      await jwksInput.fill('{"keys": [ not json');
+      await dlg.getByRole('checkbox', { name: 'RS256' }).uncheck();
+      await dlg.getByRole('checkbox', { name: 'PS256' }).uncheck();
+      let posted = 0;
+      const countPosts = (r) => { if (r.method() === 'POST' && /\/idps$/.test(new URL(r.url()).pathname)) posted += 1; };
+      page.on('request', countPosts);
+      await dlg.getByRole('button', { name: 'Add', exact: true }).click();
+      await assertFieldError(jwksInput, /not valid JSON/i, 'JWKS that is not JSON');
+      page.off('request', countPosts);
+      assert.equal(posted, 0, 'JWKS that is not JSON was sent to the server');
+      await page.screenshot({ path: SHOT('idp-dialog-jwks-error') });
+      await jwksInput.fill(JSON.stringify({ keys: [jwk] }, null, 2));
+      const pasted = await submitAndCapture(page, dlg, 'POST', /\/idps$/, 'Add');
+      assert.deepEqual(pasted.jwks, { keys: [jwk] });
+      assert.deepEqual(pasted.algorithms, ['ES256']);
+      assert.equal('jwks_uri' in pasted, false, 'a pasted JWKS was sent with a jwks_uri');
+      await dlg.waitFor({ state: 'detached' });
+      const row2 = page.getByRole('row', { name: /Pasted keys/ });
+      await row2.waitFor();
+      const row2Text = await row2.textContent();
+      assert.match(row2Text, /Inline JWKS/);
+      assert.match(row2Text, /ES256/);
+      assert.doesNotMatch(row2Text, /RS256|PS256/);
+      const [inline] = await adminApi('GET', '/idps');
+      assert.equal(inline.jwks_uri, null);
+      assert.deepEqual(inline.algorithms, ['ES256']);
+      assert.equal(inline.jwks.keys.length, 1);
+      assert.equal(inline.jwks.keys[0].kid, kid);
+      assert.equal(inline.jwks.keys[0].x, jwk.x);
+      await page.screenshot({ path: SHOT('idps-inline') });
+    });
+  });
+
+  // ---- 8 -------------------------------------------------------------------------------------------
+
+  it('8. owner adds an integration: the client secret is never shown, the snippet has its ID and Copy works; an edit with an empty secret keeps it', async () => {
+    const secret = `isec-${crypto.randomBytes(24).toString('base64url')}`;
+    const name = 'Orders API';
+    const origin = new URL(base).origin;
+    const noSecret = async (page, when) => {
+      assert.ok(!(await htmlOf(page)).includes(secret), `the client secret is in the page HTML ${when}`);
+      const stored = await page.evaluate(() => JSON.stringify({ l: { ...localStorage }, s: { ...sessionStorage } }));
+      assert.ok(!stored.includes(secret), `the client secret is in web storage ${when}`);
+    };
+    await withConsole('integrations', async ({ page }) => {
+      await signIn(page, fx.owner);
+      await openSettings(page);
+      await goTo(page, 'Integrations');
+      const empty = page.locator('[data-state="empty"]');
+      await empty.waitFor();
+      assert.match(await empty.textContent(), /API/, 'the empty state does not explain what an integration is');
+      await page.screenshot({ path: SHOT('integrations-empty') });
+      await empty.getByRole('button', { name: /^\+\s*Add integration$/ }).click();
+      const dlg = dialog(page);
+      await dlg.waitFor();
+      await dlg.getByLabel('Name', { exact: true }).fill(name);
+      await dlg.getByLabel('API base URL').fill('https://api.example.com');
+      await dlg.getByLabel('Token URL').fill('https://idp.example.com/oauth2/default/v1/token');
+      await dlg.getByLabel('Client ID').fill('tessera-exchange');
+      const secretInput = dlg.getByLabel('Client secret');
+      assert.equal(await secretInput.getAttribute('type'), 'password', 'the client secret is not a password field');
+      assert.equal(await secretInput.getAttribute('autocomplete'), 'off');
+      await secretInput.fill(secret);
+      await dlg.getByLabel('Audience').fill('api://orders');
+      await page.screenshot({ path: SHOT('integration-dialog') });
+      const body = await submitAndCapture(page, dlg, 'POST', /\/integrations$/, 'Add');
+      assert.deepEqual(body, {
+        name, base_url: 'https://api.example.com', token_url: 'https://idp.example.com/oauth2/default/v1/token',
+        client_id: 'tessera-exchange', audience: 'api://orders', client_secret: secret,
+      });
+      await dlg.waitFor({ state: 'detached' });
+      const row = page.getByRole('row', { name: new RegExp(escapeRe(name)) });
+      await row.waitFor();
+      const rowText = await row.textContent();
+      for (const want of ['https://api.example.com', 'https://idp.example.com/oauth2/default/v1/token', 'tessera-exchange', 'api://orders']) {
+        assert.ok(rowText.includes(want), `the row does not show ${want}: ${rowText}`);
+      }
+      let [it] = await adminApi('GET', '/integrations');
+      assert.equal(it.name, name);
+      assert.equal(it.has_client_secret, true);
+      assert.ok(!JSON.stringify(it).includes(secret), 'GET /integrations returns the secret');
+      await noSecret(page, 'after creating the integration');
+
+      // "How apps call it": the snippet with this console's origin and the integration's ID; Copy.
+      const card = page.getByRole('region', { name: new RegExp(`How apps call.*${escapeRe(name)}`) });
+      await card.waitFor();
+      const want = [
+        `import * as tessera from '${origin}/sdk/app.js';`,
+        `const res = await tessera.fetch('${it.id}', '/orders?status=open');`,
+        'const orders = await res.json();',
+      ].join('\n');
+      const shown = (await card.locator('pre').textContent()).trim();
+      assert.equal(shown, want, 'the snippet differs');
+      await card.getByRole('button', { name: /^Copy/ }).click();
+      const clip = await e2e.poll(async () => {
+        const v = await page.evaluate(() => navigator.clipboard.readText());
+        return v === want ? v : null;
+      }, { timeoutMs: 3000 });
+      assert.ok(clip.ok, `Copy did not put the snippet on the clipboard (read ${JSON.stringify(clip.value)})`);
+      await page.screenshot({ path: SHOT('integrations'), fullPage: true });
+
+      // Edit with the secret left empty: only the changed field goes out, and the secret stays.
+      await row.getByRole('button', { name: /^Edit/ }).click();
+      await dlg.waitFor();
+      assert.equal(await dlg.getByLabel('Client secret').inputValue(), '', 'the edit dialog prefills the secret');
+      assert.match(await helpOf(dlg.getByLabel('Client secret')), /leave empty to keep/i, 'the secret field does not say that empty keeps it');
+      assert.equal(await dlg.getByLabel('Client ID').inputValue(), 'tessera-exchange', 'the edit dialog is not prefilled');
+      await noSecret(page, 'in the edit dialog');
+      await dlg.getByLabel(/^Scope/).fill('orders.read');
+      await page.screenshot({ path: SHOT('integration-edit-dialog') });
+      const patch = await submitAndCapture(page, dlg, 'PATCH', new RegExp(`/integrations/${it.id}$`), 'Save');
+      assert.deepEqual(patch, { scope: 'orders.read' }, 'the edit sent more than the changed field');
+      await dlg.waitFor({ state: 'detached' });
+      await row.getByText('orders.read').waitFor();
+      [it] = await adminApi('GET', '/integrations');
+      assert.equal(it.scope, 'orders.read');
+      assert.equal(it.has_client_secret, true, 'an edit with an empty secret dropped the secret');
+
+      // A second one with the same name: the 409 shows next to Name.
+      await page.getByRole('button', { name: /^\+\s*Add integration$/ }).click();
+      await dlg.waitFor();
+      await dlg.getByLabel('Name', { exact: true }).fill(name);
+      await dlg.getByLabel('API base URL').fill('https://api2.example.com');
+      await dlg.getByLabel('Token URL').fill('https://idp.example.com/oauth2/default/v1/token');
+      await dlg.getByLabel('Client ID').fill('other');
+      await dlg.getByLabel('Client secret').fill('another secret');
+      await dlg.getByLabel('Audience').fill('api://other');
+      await dlg.getByRole('button', { name: 'Add', exact: true }).click();
+      await assertFieldError(dlg.getByLabel('Name', { exact: true }), /already exists/i, 'duplicate name');
+      await dlg.getByRole('button', { name: 'Cancel' }).click();
+      await dlg.waitFor({ state: 'detached' });
+
+      // Delete asks first.
+      const scratch = await adminApi('POST', '/integrations', {
+        name: 'Scratch API', base_url: 'https://scratch.example.com', token_url: 'https://idp.example.com/token',
+        client_id: 'scratch', client_secret: 'scratch secret', audience: 'api://scratch',
+      });
+      await page.reload();
+      const scratchRow = page.getByRole('row', { name: /Scratch API/ });
+      await scratchRow.getByRole('button', { name: /^Delete/ }).click();
+      await dlg.waitFor();
+      assert.match(await dlg.textContent(), /cannot be undone/i);
+      await dlg.getByRole('button', { name: 'Delete', exact: true }).click();
+      await dlg.waitFor({ state: 'detached' });
+      await scratchRow.waitFor({ state: 'detached' });
+      const left = await adminApi('GET', '/integrations');
+      assert.ok(!left.some((x) => x.id === scratch.id), 'the integration is still there after Delete');
+      assert.ok(left.some((x) => x.id === it.id), 'Delete removed the wrong integration');
+      await noSecret(page, 'at the end');
+    }, { clipboard: true });
+  });
+
+  // ---- 9 -------------------------------------------------------------------------------------------
+
+  it('9. a developer sees Identity providers and Integrations read-only', async () => {
+    // Something to list on both pages (left by tests 7 and 8, or made here when run alone).
+    if ((await adminApi('GET', '/idps')).length === 0) {
+      await adminApi('POST', '/idps', { name: 'Dev view IdP', issuer: 'https://dev-view.example.com', jwks_uri: 'https://dev-view.example.com/keys' });
+    }
+    if ((await adminApi('GET', '/integrations')).length === 0) {
+      await adminApi('POST', '/integrations', {
+        name: 'Dev view API', base_url: 'https://api.example.com', token_url: 'https://idp.example.com/token',
+        client_id: 'dev-view', client_secret: 'dev view secret', audience: 'api://dev-view',
+      });
+    }
+    await withConsole('developer-token-exchange', async ({ page }) => {
+      await signIn(page, fx.developer);
+      await openSettings(page);
+      const noControls = async (what) => {
+        await page.locator('table tbody tr').first().waitFor();
+        await page.locator('[data-readonly]').waitFor();
+        const buttons = page.getByRole('main').getByRole('button', { name: /add|create|new|edit|delete|remove/i });
+        assert.equal(await buttons.count(), 0, `${what}: a developer has ${await buttons.allTextContents()}`);
+      };
+      await goTo(page, 'Identity providers');
+      await noControls('Identity providers');
+      await page.screenshot({ path: SHOT('developer-identity-providers') });
+      await goTo(page, 'Integrations');
+      await noControls('Integrations');
+      // The snippet is there to read.
+      await page.getByRole('region', { name: /How apps call/ }).first().waitFor();
+      await page.screenshot({ path: SHOT('developer-integrations'), fullPage: true });
     });
   });
 });

@@ -5,6 +5,8 @@
 //   #/settings/tokens           Access Tokens
 //   #/settings/groups           Groups              #/settings/groups/<id>[/members|/permissions]
 //   #/settings/apps             Applications        #/settings/apps/<id>
+//   #/settings/idps             Identity providers (token exchange)
+//   #/settings/integrations     Integrations (host APIs apps call as the user)
 //   #/settings/members          Members
 //   #/settings/keys             Signing keys
 //   #/settings/audit[?action=&actor=&since=]        Audit log
@@ -15,6 +17,8 @@ import { renderHome } from './home.js';
 import { renderTokens } from './tokens.js';
 import { renderGroups, renderGroup } from './groups.js';
 import { renderApps, renderApp } from './apps.js';
+import { renderIdps } from './idps.js';
+import { renderIntegrations } from './integrations.js';
 import { renderMembers } from './members.js';
 import { renderKeys } from './keys.js';
 import { renderAudit } from './audit.js';
@@ -34,6 +38,8 @@ const SETTINGS_NAV = [
   { id: 'tokens', label: 'Access Tokens' },
   { id: 'groups', label: 'Groups' },
   { id: 'apps', label: 'Applications' },
+  { id: 'idps', label: 'Identity providers' },
+  { id: 'integrations', label: 'Integrations' },
   { id: 'members', label: 'Members' },
   { id: 'keys', label: 'Signing keys' },
   { id: 'audit', label: 'Audit log' },
@@ -47,6 +53,8 @@ const ROUTES = [
   { re: /^\/settings\/groups\/([^/]+)(?:\/(members|permissions))?\/?$/, nav: 'groups', title: 'Group', render: renderGroup },
   { re: /^\/settings\/apps\/?$/, nav: 'apps', title: 'Applications', render: renderApps },
   { re: /^\/settings\/apps\/([^/]+)\/?$/, nav: 'apps', title: 'Application', render: renderApp },
+  { re: /^\/settings\/idps\/?$/, nav: 'idps', title: 'Identity providers', render: renderIdps },
+  { re: /^\/settings\/integrations\/?$/, nav: 'integrations', title: 'Integrations', render: renderIntegrations },
   { re: /^\/settings\/members\/?$/, nav: 'members', title: 'Members', render: renderMembers },
   { re: /^\/settings\/keys\/?$/, nav: 'keys', title: 'Signing keys', render: renderKeys },
   { re: /^\/settings\/audit\/?$/, nav: 'audit', title: 'Audit log', render: renderAudit },
