@@ -463,11 +463,12 @@ static const query q_table[Q_COUNT] = {
                               "WHERE org_id = ?1 AND jti = ?2 AND expires_at > ?3",
                        .entity = "subject token"},
     /* Expired, or the session (or the access token it was minted with) was
-     * revoked: the session has ended, so its subject token goes. */
+     * revoked: the session has ended, so its subject token goes. Walks the
+     * (small) subject_tokens table with primary-key lookups into sessions. */
     [Q_SUBJECT_PURGE] = {.name = "subject_token_purge",
-                         .sql = "DELETE FROM subject_tokens WHERE expires_at <= ?1 OR jti IN ("
-                                "SELECT s.jti FROM sessions s LEFT JOIN access_tokens t ON t.id = s.atid "
-                                "WHERE s.revoked_at != 0 OR t.revoked_at != 0)",
+                         .sql = "DELETE FROM subject_tokens WHERE expires_at <= ?1 OR EXISTS ("
+                                "SELECT 1 FROM sessions s LEFT JOIN access_tokens t ON t.id = s.atid "
+                                "WHERE s.jti = subject_tokens.jti AND (s.revoked_at != 0 OR t.revoked_at != 0))",
                          .entity = "subject token"},
 };
 
