@@ -18,7 +18,8 @@ typedef struct {
     api_app *app;
     http_request *req;
     char org_id[STORE_ID_MAX], jti[STORE_ID_MAX], user_id[STORE_ID_MAX], integration_id[STORE_ID_MAX];
-    char *path, *query, *content_type, *accept;
+    char *path, *query;
+    char *headers[8]; /* "Name: value" lines to forward, NULL-terminated */
     integration_call_request call;
 } proxy_job;
 
@@ -26,21 +27,28 @@ static void job_free(proxy_job *j)
 {
     free(j->path);
     free(j->query);
-    free(j->content_type);
-    free(j->accept);
+    for (size_t i = 0; j->headers[i] != NULL; i++)
+        free(j->headers[i]);
     free(j);
 }
 
-/* A forwarded header value: printable ASCII only, else not forwarded. */
-static char *header_copy(http_request *req, const char *name)
+/* The caller's allowed headers as "Name: value" lines; a value that is not
+ * printable ASCII (or over 1 KiB) is not forwarded. */
+static void copy_headers(http_request *req, proxy_job *j)
 {
-    const char *v = http_header(req, name);
-    if (v == NULL || strlen(v) > 127)
-        return NULL;
-    for (const char *p = v; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-            return NULL;
-    return xstrdup(v);
+    size_t n = 0;
+    for (size_t i = 0; integration_request_headers[i] != NULL && n + 1 < sizeof(j->headers) / sizeof(j->headers[0]); i++) {
+        const char *name = integration_request_headers[i], *v = http_header(req, name);
+        int ok = v != NULL && strlen(v) <= 1024;
+        for (const char *p = v; ok && *p; p++)
+            ok = (unsigned char)*p >= 0x20 && (unsigned char)*p <= 0x7e;
+        if (!ok)
+            continue;
+        size_t cap = strlen(name) + strlen(v) + 3;
+        j->headers[n] = xmalloc(cap);
+        snprintf(j->headers[n++], cap, "%s: %s", name, v);
+    }
+    j->headers[n] = NULL;
 }
 
 static void run_job(void *arg, store *s)
@@ -54,11 +62,16 @@ static void run_job(void *arg, store *s)
                 j->integration_id, "error", err_code(e.cls), "reason", e.detail, NULL);
         http_reply_error(j->req, &e);
     } else {
+        for (size_t i = 0; i < out.nheaders; i++) {
+            char *colon = strchr(out.headers[i], ':');
+            *colon = '\0';
+            http_add_header(j->req, out.headers[i], colon + 2);
+        }
         size_t len = out.body.len;
         const char *type = out.content_type[0] ? out.content_type : "application/octet-stream";
         http_reply(j->req, (int)out.status, type, buf_take(&out.body), len);
     }
-    buf_free(&out.body);
+    http_client_response_free(&out);
     http_resume(j->req);
     job_free(j);
 }
@@ -101,13 +114,12 @@ void api_integration_proxy(api_worker *w, http_request *req, const route_params 
                                          "slashes and characters outside RFC 3986 are refused)");
         goto fail;
     }
-    j->content_type = header_copy(req, "Content-Type");
-    j->accept = header_copy(req, "Accept");
+    copy_headers(req, j);
     size_t body_len = 0;
     const char *body = http_body(req, &body_len);
-    j->call = (integration_call_request){j->org_id,  j->jti,          j->user_id, j->integration_id,
-                                        http_method(req), j->path,     j->query,   j->content_type,
-                                        j->accept,   body,             body_len,   http_request_id(req)};
+    j->call = (integration_call_request){j->org_id, j->jti,   j->user_id,        j->integration_id,
+                                        http_method(req), j->path, j->query, (const char *const *)j->headers,
+                                        body,      body_len, http_request_id(req)};
     http_suspend(req);
     if (offload_submit(w->app->offload, run_job, j) != 0) {
         err_set(&e, ERR_UNAVAILABLE, "too many integration calls in flight; retry shortly");

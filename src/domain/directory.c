@@ -5,11 +5,14 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/hmap.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "crypto/crypto.h"
 #include "domain/signing_keys.h"
+
+#define DIRECTORY_PRUNE_SECONDS 60
 
 typedef struct {
     char app_id[STORE_ID_MAX];
@@ -53,6 +56,8 @@ struct directory {
     hmap versions;   /* app id -> dir_version* (owned): newest deployed version */
     hmap idps;       /* id -> store_idp* (owned) */
     hmap issuers;    /* org_id "/" issuer -> store_idp* (borrowed from idps) */
+    hmap revoked;    /* jti -> int64_t* expires_at (owned): revoked sessions not yet expired */
+    int64_t pruned_at; /* when expired entries last left revoked */
     dir_key *keys;   /* owned array */
     size_t nkeys;
     uint64_t key_gen;
@@ -101,6 +106,7 @@ directory *directory_new(const unsigned char master_key[32])
     hmap_init(&d->versions);
     hmap_init(&d->idps);
     hmap_init(&d->issuers);
+    hmap_init(&d->revoked);
     return d;
 }
 
@@ -118,6 +124,7 @@ void directory_free(directory *d)
     hmap_free(&d->versions, free);
     hmap_free(&d->issuers, NULL);
     hmap_free(&d->idps, free);
+    hmap_free(&d->revoked, free);
     free_keys(d);
     pthread_rwlock_destroy(&d->lock);
     pthread_mutex_destroy(&d->refresh_lock);
@@ -249,6 +256,42 @@ static void put_idp(directory *d, const store_idp *p)
     free(key);
 }
 
+static void put_revoked(directory *d, const store_session *s)
+{
+    int64_t *exp = xmalloc(sizeof(*exp));
+    *exp = s->expires_at;
+    free(hmap_put(&d->revoked, s->jti, exp));
+}
+
+typedef struct {
+    int64_t now;
+    char (*jtis)[STORE_ID_MAX];
+    size_t n, cap;
+} expired_list;
+
+static void find_expired(void *ctx, const char *key, void *val)
+{
+    expired_list *l = ctx;
+    if (*(int64_t *)val > l->now)
+        return;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->jtis = xrealloc(l->jtis, l->cap * sizeof(*l->jtis));
+    }
+    str_copy(l->jtis[l->n++], STORE_ID_MAX, key);
+}
+
+/* Drops revoked sessions that have expired anyway (write lock held). */
+static void prune_revoked(directory *d, int64_t now)
+{
+    expired_list l = {now, NULL, 0, 0};
+    hmap_each(&d->revoked, find_expired, &l);
+    for (size_t i = 0; i < l.n; i++)
+        free(hmap_del(&d->revoked, l.jtis[i]));
+    free(l.jtis);
+    d->pruned_at = now;
+}
+
 /* ---- store callbacks ---- */
 
 typedef struct {
@@ -315,6 +358,12 @@ static int on_app(void *ctx, const void *rec)
 static int on_idp(void *ctx, const void *rec)
 {
     put_idp(((load_ctx *)ctx)->d, rec);
+    return 0;
+}
+
+static int on_revoked(void *ctx, const void *rec)
+{
+    put_revoked(((load_ctx *)ctx)->d, rec);
     return 0;
 }
 
@@ -388,7 +437,8 @@ int directory_load(directory *d, store *s, err_t *e)
         s->ops->member_each(s, NULL, NULL, on_member, &lc, e) != 0 ||
         s->ops->app_each(s, NULL, on_app, &lc, e) != 0 ||
         s->ops->app_version_each(s, NULL, NULL, on_version, &lc, e) != 0 ||
-        s->ops->idp_each(s, NULL, on_idp, &lc, e) != 0 || load_keys(d, s, 1, e) != 0)
+        s->ops->idp_each(s, NULL, on_idp, &lc, e) != 0 ||
+        s->ops->session_revoked_each(s, clock_now(), on_revoked, &lc, e) != 0 || load_keys(d, s, 1, e) != 0)
         goto out;
     rc = 0;
 out:
@@ -485,6 +535,10 @@ static int apply_change(directory *d, store *s, const store_change *c, err_t *e)
         return s->ops->app_version_each(s, c->org_id, c->id, on_version, &lc, e);
     } else if (strcmp(c->kind, "key") == 0) {
         return load_keys(d, s, 0, e);
+    } else if (strcmp(c->kind, "session") == 0) {
+        store_session sess;
+        if (s->ops->session_get(s, c->id, &sess, &miss) == 0 && sess.revoked_at != 0)
+            put_revoked(d, &sess);
     } else if (strcmp(c->kind, "idp") == 0) {
         store_idp *p = xmalloc(sizeof(*p));
         if (s->ops->idp_get(s, c->org_id, c->id, p, &miss) == 0)
@@ -514,6 +568,12 @@ int directory_refresh(directory *d, store *s, err_t *e)
             d->seq = cl.items[i].seq;
         pthread_rwlock_unlock(&d->lock);
     }
+    int64_t now = clock_now();
+    if (now - d->pruned_at >= DIRECTORY_PRUNE_SECONDS) {
+        pthread_rwlock_wrlock(&d->lock);
+        prune_revoked(d, now);
+        pthread_rwlock_unlock(&d->lock);
+    }
     pthread_mutex_unlock(&d->refresh_lock);
     if (rc == 0 && cl.n > 0)
         log_msg(LOG_DEBUG, "directory refreshed", NULL);
@@ -522,6 +582,14 @@ int directory_refresh(directory *d, store *s, err_t *e)
 }
 
 /* ---- lookups ---- */
+
+int directory_session_revoked(directory *d, const char *jti)
+{
+    pthread_rwlock_rdlock(&d->lock);
+    int revoked = hmap_get(&d->revoked, jti) != NULL;
+    pthread_rwlock_unlock(&d->lock);
+    return revoked;
+}
 
 int directory_idp_by_issuer(directory *d, const char *org_id, const char *issuer, store_idp *out)
 {

@@ -1,7 +1,7 @@
 /* directory.h - the in-memory view of everything the hot paths look up:
  * orgs, access tokens (by hash and id), groups with their grants, platform
- * users with their group memberships, apps, trusted identity providers, and
- * the signing keys.
+ * users with their group memberships, apps, trusted identity providers, the
+ * revoked sessions that have not expired, and the signing keys.
  *
  * Loaded once from the store, then kept current by directory_refresh(),
  * which applies the store's change log (changes made by this process, by
@@ -58,6 +58,10 @@ int directory_app_version(directory *d, const char *app_id, char version_id[STOR
 /* 1 when one of the groups (ids of org_id) grants permission on app_id. */
 int directory_groups_allow(directory *d, const char *org_id, const char *const *group_ids,
                            size_t ngroups, const char *app_id, const char *permission);
+
+/* 1 when the session jti was revoked (one by one or with all of its
+ * user's); revoked sessions are kept until they expire. */
+int directory_session_revoked(directory *d, const char *jti);
 
 /* Trusted identity providers (token exchange): the one of org_id whose
  * issuer is exactly issuer (0, copied to *out), and how many org_id has. */

@@ -15,6 +15,12 @@
 #include "jwt/b64url.h"
 
 #define TOKEN_EXCHANGE_GRANT "urn:ietf:params:oauth:grant-type:token-exchange"
+#define FORWARD_MAX_HEADERS 8
+
+const char *const integration_request_headers[] = {"Content-Type", "Accept", "Accept-Language", "If-Match",
+                                                   "If-None-Match", NULL};
+const char *const integration_response_headers[] = {"content-language", "etag", "last-modified", "retry-after",
+                                                    NULL};
 
 static int is_pchar(char c)
 {
@@ -215,7 +221,7 @@ static int forward(const store_integration *g, const integration_call_request *r
     char *url = malloc(url_cap);
     size_t auth_cap = strlen(token) + 32;
     char *auth = malloc(auth_cap);
-    char ct[160] = "", accept[160] = "", rid[80] = "";
+    char rid[80] = "";
     int rc = -1;
     if (url == NULL || auth == NULL) {
         err_set(e, ERR_INTERNAL, "out of memory");
@@ -223,16 +229,10 @@ static int forward(const store_integration *g, const integration_call_request *r
     }
     snprintf(url, url_cap, "%s%s%s%s", g->base_url, r->path, r->query[0] ? "?" : "", r->query);
     snprintf(auth, auth_cap, "Authorization: Bearer %s", token);
-    const char *headers[5] = {auth};
+    const char *headers[FORWARD_MAX_HEADERS + 3] = {auth};
     size_t n = 1;
-    if (r->content_type != NULL && strlen(r->content_type) < 128) {
-        snprintf(ct, sizeof(ct), "Content-Type: %s", r->content_type);
-        headers[n++] = ct;
-    }
-    if (r->accept != NULL && strlen(r->accept) < 128) {
-        snprintf(accept, sizeof(accept), "Accept: %s", r->accept);
-        headers[n++] = accept;
-    }
+    for (size_t i = 0; r->headers != NULL && r->headers[i] != NULL && i < FORWARD_MAX_HEADERS; i++)
+        headers[n++] = r->headers[i];
     if (r->request_id != NULL) {
         snprintf(rid, sizeof(rid), "X-Request-Id: %s", r->request_id);
         headers[n++] = rid;
@@ -240,23 +240,17 @@ static int forward(const store_integration *g, const integration_call_request *r
     headers[n] = NULL;
     http_client_request req = {r->method, url, headers, r->body_len ? r->body : NULL, r->body_len,
                                INTEGRATION_CALL_TIMEOUT_MS, INTEGRATION_RESPONSE_MAX};
-    http_client_response resp = {0};
     err_t why;
-    if (http_client_perform(&req, NULL, &resp, &why) != 0) {
+    http_client_response_free(out);
+    if (http_client_perform(&req, integration_response_headers, out, &why) != 0) {
         err_set(e, ERR_BAD_GATEWAY, "the integration's API %s: %s",
                 why.cls == ERR_TOO_LARGE ? "answered more than Tessera relays" : "could not be reached", why.detail);
-    } else if (resp.status >= 300 && resp.status < 400) {
+    } else if (out->status >= 300 && out->status < 400) {
         err_set(e, ERR_BAD_GATEWAY, "the integration's API answered with a redirect (HTTP %ld), which Tessera does not follow",
-                resp.status);
+                out->status);
     } else {
-        out->status = resp.status;
-        snprintf(out->content_type, sizeof(out->content_type), "%s", resp.content_type);
-        buf_free(&out->body);
-        out->body = resp.body; /* ownership moves to out */
-        buf_init(&resp.body, 1);
         rc = 0;
     }
-    http_client_response_free(&resp);
 out:
     if (auth != NULL)
         explicit_bzero(auth, strlen(auth));
@@ -269,30 +263,29 @@ int integration_call(directory *d, exchange_cache *cache, store *s, const integr
                      integration_call_response *out, err_t *e)
 {
     store_integration g;
-    subject_token *st = NULL;
+    subject_token *st = malloc(sizeof(*st));
     char *token = malloc(EXCHANGE_TOKEN_MAX);
     int rc = -1;
     memset(out, 0, sizeof(*out));
     buf_init(&out->body, 1);
-    if (token == NULL)
-        return err_set(e, ERR_INTERNAL, "out of memory");
+    if (token == NULL || st == NULL) {
+        err_set(e, ERR_INTERNAL, "out of memory");
+        goto out;
+    }
     if (s->ops->integration_get(s, r->org_id, r->integration_id, &g, e) != 0) {
         err_set(e, ERR_NOT_FOUND, "no such integration");
         goto out;
     }
+    /* This session's own subject token is required even when the user's
+     * exchanged token is cached: every caller proves its own exchange. */
+    if (token_exchange_subject(d, s, r->org_id, r->jti, now, st, e) != 0) {
+        if (e->cls == ERR_NOT_FOUND)
+            err_set(e, ERR_CONFLICT, "this session has no subject token: it was not issued by token exchange "
+                                     "(POST /api/v1/public/token with subject_token), or it has ended");
+        goto out;
+    }
     if (exchange_cache_get(cache, g.id, r->user_id, now, token, EXCHANGE_TOKEN_MAX) != 0) {
         int64_t expires_in = 0;
-        st = malloc(sizeof(*st));
-        if (st == NULL) {
-            err_set(e, ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-        if (token_exchange_subject(d, s, r->org_id, r->jti, now, st, e) != 0) {
-            if (e->cls == ERR_NOT_FOUND)
-                err_set(e, ERR_CONFLICT, "this session has no subject token: it was not issued by token exchange "
-                                         "(POST /api/v1/public/token with subject_token), or it has ended");
-            goto out;
-        }
         if (exchange(d, &g, st, token, EXCHANGE_TOKEN_MAX, &expires_in, e) != 0)
             goto out;
         exchange_cache_put(cache, g.id, r->user_id, token, now, expires_in);
@@ -304,7 +297,8 @@ out:
     if (st != NULL)
         explicit_bzero(st, sizeof(*st));
     free(st);
-    explicit_bzero(token, EXCHANGE_TOKEN_MAX);
+    if (token != NULL)
+        explicit_bzero(token, EXCHANGE_TOKEN_MAX);
     free(token);
     return rc;
 }

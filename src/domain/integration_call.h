@@ -6,8 +6,9 @@
  *      credentials by HTTP Basic) for an access token to the host API,
  *      unless one for this user is cached (exchange_cache.h);
  *   3. the call is forwarded to <base_url><path>?<query> with
- *      "Authorization: Bearer <exchanged token>" and only the allowed
- *      request headers; the reply's status, Content-Type and body come back.
+ *      "Authorization: Bearer <exchanged token>" and only the request headers
+ *      of integration_request_headers; the reply's status, body and the
+ *      headers of integration_response_headers come back.
  *
  * Blocking (outbound HTTP): run it off the HTTP threads (api/offload.h). */
 #ifndef TESSERA_DOMAIN_INTEGRATION_CALL_H
@@ -20,6 +21,7 @@
 #include "core/err.h"
 #include "domain/directory.h"
 #include "domain/exchange_cache.h"
+#include "http/client.h"
 #include "store/store.h"
 
 #define INTEGRATION_EXCHANGE_TIMEOUT_MS 10000
@@ -37,18 +39,21 @@ typedef struct {
     const char *method;       /* GET POST PUT PATCH DELETE */
     const char *path;         /* raw, starts with '/', checked by integration_path_ok */
     const char *query;        /* raw, without '?'; "" for none */
-    const char *content_type; /* forwarded when non-NULL, like accept */
-    const char *accept;
+    const char *const *headers; /* "Name: value" lines to forward, NULL-terminated (may be NULL) */
     const char *body;
     size_t body_len;
     const char *request_id;
 } integration_call_request;
 
-typedef struct {
-    long status;
-    char content_type[128];
-    buf_t body; /* the caller buf_free()s it */
-} integration_call_response;
+/* Names of the caller's request headers that are forwarded, and (lower
+ * case) of the API's response headers that are relayed besides
+ * Content-Type. NULL-terminated. */
+extern const char *const integration_request_headers[];
+extern const char *const integration_response_headers[];
+
+/* The API's answer: status, content_type, body and the relayed headers;
+ * free with http_client_response_free. */
+typedef http_client_response integration_call_response;
 
 /* 1 when path (raw) may be appended to a base URL: starts with '/', only
  * RFC 3986 path characters and %XX escapes, no "." or ".." segment (also
@@ -57,7 +62,7 @@ typedef struct {
 int integration_path_ok(const char *path);
 int integration_query_ok(const char *query);
 
-/* Performs the call. Errors: ERR_NOT_FOUND (no such integration in the
+/* Performs the call; *out is always initialised. Errors: ERR_NOT_FOUND (no such integration in the
  * org), ERR_CONFLICT (the session has no subject token), ERR_BAD_GATEWAY
  * (the token URL refused or failed, the API was unreachable, redirected,
  * or answered too much), ERR_INTERNAL. The API's own statuses, 4xx and 5xx

@@ -240,7 +240,13 @@ json_t *sessions_verify(directory *d, jwt_key *const *keys, size_t nkeys, const 
     }
     const char *org_id = json_string_value(json_object_get(claims, "org_id"));
     const char *atid = json_string_value(json_object_get(claims, "atid"));
+    const char *jti = json_string_value(json_object_get(claims, "jti"));
     store_org org;
+    if (directory_session_revoked(d, jti)) {
+        *status = SESSION_REVOKED;
+        err_set(e, ERR_UNAUTHORIZED, "session has been revoked");
+        goto fail;
+    }
     if (directory_org(d, org_id, &org) != 0) {
         err_set(e, ERR_UNAUTHORIZED, "session token's organization does not exist");
         goto fail;

@@ -308,6 +308,22 @@ typedef struct {
     int (*record_batch)(store *s, const store_session *sessions, size_t nsessions,
                         const store_audit *audits, size_t naudits, err_t *e);
     int (*session_get)(store *s, const char *jti, store_session *out, err_t *e);
+    /* Revokes the live session jti of org_id (revoked_at = at); an already
+     * revoked one stays as it was (success, no change row). Change
+     * ("session", org_id, jti). ERR_NOT_FOUND when absent, of another org,
+     * or expired (expires_at <= at). */
+    int (*session_revoke)(store *s, const char *org_id, const char *jti, int64_t at,
+                          const store_audit *audit, err_t *e);
+    /* Revokes every live session of org_id for email (normalised); *count
+     * gets how many (0 is a success). One change row ("session", org_id,
+     * jti) per revoked session. */
+    int (*session_revoke_email)(store *s, const char *org_id, const char *email, int64_t at,
+                                const store_audit *audit, int64_t *count, err_t *e);
+    /* Sessions of org_id for email not expired at now, newest first (revoked ones too). */
+    int (*session_each_email)(store *s, const char *org_id, const char *email, int64_t now,
+                              store_each_fn fn, void *ctx, err_t *e);
+    /* Revoked sessions (any org) not expired at now: what every node keeps in memory. */
+    int (*session_revoked_each)(store *s, int64_t now, store_each_fn fn, void *ctx, err_t *e);
 
     /* Console sessions (web console sign-in). No change-log rows; the audit
      * event, when given, is written in the same transaction. A session belongs

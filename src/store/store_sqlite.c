@@ -120,6 +120,11 @@ enum {
     Q_KEY_SET_STATE,
     Q_SESSION_INSERT,
     Q_SESSION_GET,
+    Q_SESSION_REVOKE,
+    Q_SESSION_REVOKE_EMAIL_CHANGES,
+    Q_SESSION_REVOKE_EMAIL,
+    Q_SESSION_EACH_EMAIL,
+    Q_SESSION_REVOKED_EACH,
     Q_CONSOLE_PURGE,
     Q_CONSOLE_INSERT,
     Q_CONSOLE_GET,
@@ -388,6 +393,27 @@ static const query q_table[Q_COUNT] = {
     [Q_SESSION_GET] = {.name = "session_get",
                        .sql = "SELECT " SESSION_COLS " FROM sessions WHERE jti = ?1",
                        .entity = "session"},
+    /* Matches a live session of the org whether or not it is revoked yet;
+     * COALESCE keeps the first revocation time. */
+    [Q_SESSION_REVOKE] = {.name = "session_revoke",
+                          .sql = "UPDATE sessions SET revoked_at = CASE WHEN revoked_at = 0 THEN ?3 "
+                                 "ELSE revoked_at END WHERE org_id = ?1 AND jti = ?2 AND expires_at > ?3",
+                          .entity = "session"},
+    /* Before the update: one change row per session it is about to revoke. */
+    [Q_SESSION_REVOKE_EMAIL_CHANGES] = {.name = "session_revoke_email",
+                                        .sql = "INSERT INTO change_log (kind, org_id, id, at) "
+                                               "SELECT 'session', org_id, jti, ?3 FROM sessions "
+                                               "WHERE org_id = ?1 AND email = ?2 AND revoked_at = 0 "
+                                               "AND expires_at > ?3"},
+    [Q_SESSION_REVOKE_EMAIL] = {.name = "session_revoke_email",
+                                .sql = "UPDATE sessions SET revoked_at = ?3 WHERE org_id = ?1 AND email = ?2 "
+                                       "AND revoked_at = 0 AND expires_at > ?3"},
+    [Q_SESSION_EACH_EMAIL] = {.name = "session_each_email",
+                              .sql = "SELECT " SESSION_COLS " FROM sessions WHERE org_id = ?1 AND email = ?2 "
+                                     "AND expires_at > ?3 ORDER BY issued_at DESC, rowid DESC LIMIT 1000"},
+    [Q_SESSION_REVOKED_EACH] = {.name = "session_revoked_each",
+                                .sql = "SELECT " SESSION_COLS " FROM sessions WHERE revoked_at != 0 "
+                                       "AND expires_at > ?1"},
 
     /* Housekeeping, run by console_session_insert: drops every expired row. */
     [Q_CONSOLE_PURGE] = {.name = "console_session_insert",
@@ -1817,6 +1843,84 @@ static int sq_session_get(store *s, const char *jti, store_session *out, err_t *
     return fetch_one(ss, Q_SESSION_GET, read_session, out, jti, e);
 }
 
+/* ---- revocation ---- */
+
+/* row_ref carries (org_id, jti or email, time) for the statements below. */
+
+/* The change row only when this call revoked it (not when it already was). */
+static int revoke_one_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    const row_ref *r = arg;
+    store_session cur;
+    err_t miss;
+    int was_live = sq_session_get(&ss->base, r->id, &cur, &miss) == 0 && cur.revoked_at == 0;
+    if (exec_bound(ss, Q_SESSION_REVOKE, bind_in_org_at, r, 1, e) != 0)
+        return -1;
+    write_meta m = {"session", r->org_id, r->id, NULL};
+    return was_live ? exec_bound(ss, Q_CHANGE_APPEND, bind_change, &m, 0, e) : 0;
+}
+
+static int sq_session_revoke(store *s, const char *org_id, const char *jti, int64_t at, const store_audit *audit,
+                             err_t *e)
+{
+    row_ref r = {org_id, jti, at};
+    write_meta m = {NULL, NULL, NULL, audit};
+    if (org_id == NULL || jti == NULL)
+        return err_set(e, ERR_NOT_FOUND, "session not found");
+    return write_run(from(s), revoke_one_body, &r, &m, e);
+}
+
+typedef struct {
+    row_ref r;
+    int64_t count;
+} revoke_email_args;
+
+static int revoke_email_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    revoke_email_args *a = (revoke_email_args *)arg;
+    if (exec_bound(ss, Q_SESSION_REVOKE_EMAIL_CHANGES, bind_in_org_at, &a->r, 0, e) != 0 ||
+        exec_bound(ss, Q_SESSION_REVOKE_EMAIL, bind_in_org_at, &a->r, 0, e) != 0)
+        return -1;
+    a->count = sqlite3_changes(ss->db);
+    return 0;
+}
+
+static int sq_session_revoke_email(store *s, const char *org_id, const char *email, int64_t at,
+                                   const store_audit *audit, int64_t *count, err_t *e)
+{
+    revoke_email_args a = {{org_id, email, at}, 0};
+    write_meta m = {NULL, NULL, NULL, audit};
+    *count = 0;
+    if (write_run(from(s), revoke_email_body, &a, &m, e) != 0)
+        return -1;
+    *count = a.count;
+    return 0;
+}
+
+static int sq_session_each_email(store *s, const char *org_id, const char *email, int64_t now, store_each_fn fn,
+                                 void *ctx, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    store_session rec;
+    row_ref r = {org_id, email, now};
+    sqlite3_stmt *st = stmt_get(ss, Q_SESSION_EACH_EMAIL, e);
+    if (st == NULL)
+        return -1;
+    bind_in_org_at(st, &r);
+    return fetch_each(ss, Q_SESSION_EACH_EMAIL, read_session, &rec, fn, ctx, e);
+}
+
+static int sq_session_revoked_each(store *s, int64_t now, store_each_fn fn, void *ctx, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    store_session rec;
+    sqlite3_stmt *st = stmt_get(ss, Q_SESSION_REVOKED_EACH, e);
+    if (st == NULL)
+        return -1;
+    bind_int(st, 1, now);
+    return fetch_each(ss, Q_SESSION_REVOKED_EACH, read_session, &rec, fn, ctx, e);
+}
+
 static void bind_now(sqlite3_stmt *st, const void *rec)
 {
     (void)rec;
@@ -2247,6 +2351,10 @@ static const store_ops sqlite_ops = {
     .key_set_state = sq_key_set_state,
     .record_batch = sq_record_batch,
     .session_get = sq_session_get,
+    .session_revoke = sq_session_revoke,
+    .session_revoke_email = sq_session_revoke_email,
+    .session_each_email = sq_session_each_email,
+    .session_revoked_each = sq_session_revoked_each,
     .console_session_insert = sq_console_session_insert,
     .console_session_get = sq_console_session_get,
     .console_session_delete = sq_console_session_delete,

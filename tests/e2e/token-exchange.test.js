@@ -423,7 +423,7 @@ describe('integrations: apps call host APIs on the user\'s behalf (RFC 8693 exch
   it('a call reaches the API with a token from the exchange for that user; the exchanged token is cached', async () => {
     const { session, subject } = await sessionFor('ada@host.example');
     const exchangesBefore = idp.exchanges;
-    const r = await call(session, '/orders?status=open&page=2', { method: 'POST', body: { item: 'tea', qty: 2 } });
+    const r = await call(session, '/orders?status=open&page=2', { method: 'POST', body: { item: 'tea', qty: 2 }, headers: { 'if-none-match': '"v1"', 'accept-language': 'fr', 'x-evil': '1', cookie: 'a=b' } });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.headers.get('cache-control'), 'no-store');
     assert.match(r.headers.get('content-type'), /^application\/json/);
@@ -449,6 +449,9 @@ describe('integrations: apps call host APIs on the user\'s behalf (RFC 8693 exch
     assert.ok(!all.includes(session.split('.')[2]), 'the session token was forwarded');
     assert.ok(!all.includes(subject.split('.')[2]), 'the subject token was forwarded');
     assert.equal(got.headers.cookie, undefined);
+    assert.equal(got.headers['x-evil'], undefined, 'a header outside the allow-list was forwarded');
+    assert.equal(got.headers['if-none-match'], '"v1"');
+    assert.equal(got.headers['accept-language'], 'fr');
 
     // A second call (another method) reuses the exchanged token.
     const again = await call(session, '/orders/7', { method: 'DELETE' });
@@ -477,6 +480,12 @@ describe('integrations: apps call host APIs on the user\'s behalf (RFC 8693 exch
     const r409 = await call(plain.json.access_token, '/orders');
     assert.equal(r409.status, 409, r409.text);
     assert.match(r409.json.error_description, /no subject token/);
+    // Even when that user's exchanged token is cached (from a token-exchange session), a session
+    // without its own subject token is refused.
+    const { session: withSubject } = await sessionFor('plain@host.example');
+    assert.equal((await call(withSubject, '/orders')).status, 200);
+    const again409 = await call(plain.json.access_token, '/orders');
+    assert.equal(again409.status, 409, `a plain session rode on the cached exchange: ${again409.status}`);
     const { session: bSession } = await sessionFor('b.user@host.example', B);
     assert.equal((await call(bSession, '/orders')).status, 404, "org B's session reaches org A's integration");
     const { session } = await sessionFor('ann@host.example');

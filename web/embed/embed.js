@@ -8,6 +8,10 @@
  * This page alone holds the session token. It checks the token with Tessera, then runs the app in
  * a sandboxed frame with an opaque origin and hands it only the verified user, never the token.
  *
+ * The app may call the host's backend API through a Tessera integration (FETCH): this page checks
+ * the request and calls /api/v1/integrations/<id>/proxy/<path> itself with the session token, and
+ * posts back only the status, a few headers and the body (FETCH_RESULT).
+ *
  * Classic script, loaded at the end of <body>: the message listener is installed as soon as it
  * runs, before the document's load event, which is when the official SDK sends INITIALIZE_EMBED.
  */
@@ -21,6 +25,21 @@
   const MAX_PATH_LENGTH = 2048;
   const APP_SANDBOX = 'allow-scripts allow-forms allow-popups allow-modals allow-downloads';
   const RESERVED_EVENTS = ['sessionExpiring'];  // host events only Tessera itself may emit
+
+  // FETCH (app → integration proxy): what an app may ask for, and what it gets back.
+  const FETCH_MAX_IN_FLIGHT = 8;             // per embed page; more get a too_many_requests result
+  const FETCH_TIMEOUT_MS = 30 * 1000;
+  const FETCH_MAX_PATH_LENGTH = 2048;
+  const FETCH_MAX_BODY_BYTES = 64 * 1024;    // the server's limit too
+  const FETCH_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+  const FETCH_MAX_HEADER_LENGTH = 1024;
+  const FETCH_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+  const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  const FETCH_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+  // Request headers an app may set. Never Authorization or Cookie: this page sets the credentials.
+  const FETCH_REQUEST_HEADERS = ['accept', 'accept-language', 'content-type', 'if-match', 'if-none-match'];
+  // Response headers handed back to the app.
+  const FETCH_RESPONSE_HEADERS = ['content-type', 'content-language', 'cache-control', 'etag', 'last-modified', 'retry-after'];
 
   // Friendly in-frame titles; the server's error_description is shown beneath them.
   const ERROR_TITLES = {
@@ -61,6 +80,8 @@
     appReady: false,      // the app frame has sent READY
     appLoadedPosted: false,
     pendingTriggers: [],  // TRIGGER_EVENTs received before the app was ready
+    appGeneration: 0,     // counts app documents (READYs, mounts): a FETCH_RESULT goes only to the asker
+    fetchesInFlight: 0,
   };
 
   /* ------------------------------------------------------------------ URL */
@@ -124,7 +145,7 @@
   }
 
   // The app frame has an opaque origin, which cannot be named as a target: '*' is the only
-  // possible target. What is sent is limited to CONTEXT and TRIGGER, never the token.
+  // possible target. What is sent is limited to CONTEXT, TRIGGER and FETCH_RESULT, never the token.
   function postToApp(message) {
     const win = state.appFrame && state.appFrame.contentWindow;
     if (!win) return;
@@ -265,12 +286,14 @@
       case 'READY': return onAppReady();
       case 'EMIT': return onAppEmit(data.eventName, data.payload);
       case 'NAVIGATE': return onAppNavigate(data.path);
+      case 'FETCH': return onAppFetch(data);
       default: return undefined;
     }
   }
 
   function onAppReady() {
     state.appReady = true;   // READY again after the app reloads itself: context is re-sent
+    state.appGeneration += 1;
     sendContext();
     const triggers = state.pendingTriggers;
     state.pendingTriggers = [];
@@ -309,6 +332,190 @@
       search: route.search,
       queryParams: Object.fromEntries(new URLSearchParams(route.search)),
     });
+  }
+
+  /* ------------------------------------------------------------------ app → integration proxy */
+
+  // FETCH {id, integrationId, path, method, headers, body}: the app asks for a call of the host's
+  // backend API through a Tessera integration. This page makes the call with the session token and
+  // answers FETCH_RESULT {id, response: {status, headers, body}} or {id, error: {code, message}}.
+  // Security: the app chooses only the integration (a UUID), a path under it, the method, a few
+  // harmless headers and a body. It cannot name another URL, set credentials, or see the token.
+  function onAppFetch(data) {
+    if (typeof data.id !== 'string' || !FETCH_ID_RE.test(data.id)) {
+      console.warn('Tessera embed: ignored a FETCH without a valid id.');
+      return;
+    }
+    const reply = fetchReplier(data.id);
+    const request = checkFetchRequest(data);
+    if (request.error) {
+      console.warn('Tessera embed: refused the app\'s FETCH: ' + request.error);
+      reply({ error: { code: request.code || 'invalid_request', message: request.error } });
+      return;
+    }
+    if (!state.token || !state.session || !state.session.user) {
+      reply({ error: { code: 'no_session', message: 'there is no signed-in user to call the integration for' } });
+      return;
+    }
+    if (state.fetchesInFlight >= FETCH_MAX_IN_FLIGHT) {
+      reply({ error: { code: 'too_many_requests', message: 'at most ' + FETCH_MAX_IN_FLIGHT + ' requests may be in flight' } });
+      return;
+    }
+    state.fetchesInFlight += 1;
+    proxyFetch(request, state.token).then(reply, (e) => {
+      reply({ error: { code: 'network', message: String((e && e.message) || e) } });
+    }).finally(() => {
+      state.fetchesInFlight -= 1;
+    });
+  }
+
+  // Returns a function that posts a FETCH_RESULT to the app document that asked, if it is
+  // still the one in the frame (not another app document, not after the session ended).
+  function fetchReplier(id) {
+    const frame = state.appFrame;
+    const generation = state.appGeneration;
+    return (result) => {
+      if (!frame || state.appFrame !== frame || state.appGeneration !== generation) return;
+      postToApp(Object.assign({ type: 'FETCH_RESULT', id }, result));
+    };
+  }
+
+  // Checks a FETCH; returns {integrationId, path, method, headers, body} or {error, code}.
+  function checkFetchRequest(data) {
+    const bad = (error, code) => ({ error, code });
+    if (typeof data.integrationId !== 'string' || !UUID_RE.test(data.integrationId)) {
+      return bad('the integration id must be a UUID');
+    }
+    const path = data.path;
+    if (!isProxyPath(path)) {
+      return bad('the path must start with a single "/", be at most ' + FETCH_MAX_PATH_LENGTH +
+        ' characters and have no "." or ".." segments, encoded slashes, backslashes or fragment');
+    }
+    const method = data.method === undefined ? 'GET' : typeof data.method === 'string' ? data.method.toUpperCase() : '';
+    if (!FETCH_METHODS.includes(method)) return bad('the method must be one of ' + FETCH_METHODS.join(', '));
+    const headers = {};
+    if (data.headers !== undefined && data.headers !== null) {
+      if (!isObject(data.headers)) return bad('headers must be an object');
+      const entries = Object.entries(data.headers);
+      if (entries.length > FETCH_REQUEST_HEADERS.length) return bad('too many headers');
+      for (const [rawName, value] of entries) {
+        const name = rawName.toLowerCase();
+        if (!FETCH_REQUEST_HEADERS.includes(name)) {
+          return bad('the header "' + rawName.slice(0, 64) + '" may not be sent; allowed: ' + FETCH_REQUEST_HEADERS.join(', '));
+        }
+        // Latin-1 without control characters (tab allowed): no header splitting.
+        if (typeof value !== 'string' || value.length > FETCH_MAX_HEADER_LENGTH || !/^[\t\x20-\x7e\x80-\xff]*$/.test(value)) {
+          return bad('the header "' + name + '" must be a printable string of at most ' + FETCH_MAX_HEADER_LENGTH + ' characters');
+        }
+        headers[name] = value;
+      }
+    }
+    let body;
+    if (data.body !== undefined && data.body !== null) {
+      if (typeof data.body !== 'string') return bad('the body must be a string');
+      if (method === 'GET') return bad('a GET request cannot have a body');
+      if (data.body.length > FETCH_MAX_BODY_BYTES || new TextEncoder().encode(data.body).length > FETCH_MAX_BODY_BYTES) {
+        return bad('the body is larger than ' + FETCH_MAX_BODY_BYTES / 1024 + ' KiB', 'too_large');
+      }
+      body = data.body;
+    }
+    return { integrationId: data.integrationId.toLowerCase(), path, method, headers, body };
+  }
+
+  // A path under the integration's base URL: "/" then segments, optionally "?query". Refused:
+  // "//" at the start, backslashes (URL parsers read them as "/"), "#", control characters,
+  // malformed percent-escapes, and any segment that, percent-decoded once or more (double
+  // encoding), is "." or ".." or holds a "/" or "\".
+  function isProxyPath(path) {
+    if (typeof path !== 'string' || path.length === 0 || path.length > FETCH_MAX_PATH_LENGTH) return false;
+    if (path[0] !== '/' || path.startsWith('//')) return false;
+    if (/[\\#\x00-\x1f\x7f]/.test(path)) return false;
+    const q = path.indexOf('?');
+    const pathname = q === -1 ? path : path.slice(0, q);
+    return pathname.split('/').every(isPlainSegment);
+  }
+
+  function isPlainSegment(segment) {
+    let current = segment;
+    for (let round = 0; round < 3; round++) {
+      let decoded;
+      try {
+        decoded = decodeURIComponent(current);
+      } catch (e) {
+        return round > 0;   // malformed as sent: refused; malformed after decoding: plain text
+      }
+      if (decoded === '.' || decoded === '..' || /[\/\\]/.test(decoded)) return false;
+      if (decoded === current) return true;
+      current = decoded;
+    }
+    return true;
+  }
+
+  // Calls the integration proxy; resolves with a FETCH_RESULT's {response} or {error}.
+  async function proxyFetch(request, token) {
+    const base = '/api/v1/integrations/' + request.integrationId + '/proxy';
+    const url = new URL(base + request.path, location.origin);
+    // Defence in depth: whatever the path, the request stays on this origin, under the proxy.
+    if (url.origin !== location.origin || !url.pathname.startsWith(base + '/')) {
+      return { error: { code: 'invalid_request', message: 'the path leaves the integration' } };
+    }
+    const headers = Object.assign({}, request.headers, { Authorization: 'Bearer ' + token });
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), FETCH_TIMEOUT_MS);
+    try {
+      let response;
+      try {
+        response = await fetch(url.href, {
+          method: request.method,
+          headers,
+          body: request.body,
+          mode: 'same-origin',
+          credentials: 'omit',    // the bearer token only, never cookies
+          redirect: 'error',      // the proxy never redirects; a redirect is refused
+          cache: 'no-store',      // per-user data stays out of the HTTP cache
+          referrerPolicy: 'no-referrer',
+          signal: controller.signal,
+        });
+      } catch (e) {
+        const timedOut = controller.signal.aborted;
+        return { error: { code: timedOut ? 'timeout' : 'network', message: timedOut ? 'Tessera did not answer in time' : 'Tessera could not be reached' } };
+      }
+      const text = await readBounded(response, FETCH_MAX_RESPONSE_BYTES);
+      if (text === null) {
+        return { error: { code: 'too_large', message: 'the response is larger than ' + FETCH_MAX_RESPONSE_BYTES / (1024 * 1024) + ' MiB' } };
+      }
+      const headersOut = {};
+      for (const name of FETCH_RESPONSE_HEADERS) {
+        const value = response.headers.get(name);
+        if (value !== null) headersOut[name] = value;
+      }
+      return { response: { status: response.status, headers: headersOut, body: text } };
+    } catch (e) {
+      const timedOut = controller.signal.aborted;
+      return { error: { code: timedOut ? 'timeout' : 'network', message: timedOut ? 'Tessera did not answer in time' : 'the response could not be read' } };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // The body as text, or null past `limit` bytes (reading stops there).
+  async function readBounded(response, limit) {
+    if (!response.body) return '';
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let size = 0;
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        reader.cancel().catch(() => {});
+        return null;
+      }
+      text += decoder.decode(value, { stream: true });
+    }
+    return text + decoder.decode();
   }
 
   // CONTEXT goes to the app after READY and whenever user, properties, colour scheme or route
@@ -494,6 +701,7 @@
     frame.src = url.pathname + url.search;
     state.appFrame = frame;
     state.appReady = false;
+    state.appGeneration += 1;
     stage().replaceChildren(frame);
   }
 

@@ -1517,6 +1517,78 @@ static void test_user_update(void **state)
     assert_int_equal(count_audit(s, ORG_B), 0);
 }
 
+/* Revocation: one session by jti, all of a user's by email; the change
+ * rows every node applies; what nodes load at start. */
+static void test_session_revocation(void **state)
+{
+    store *s = *state;
+    err_t err;
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    int64_t now = 1700000200;
+    /* 1, 2, 3: jane in A (3 has expired); 4: bob in A; 5: jane in B. */
+    store_session sess[5];
+    for (unsigned i = 0; i < 5; i++)
+        sess[i] = session_rec(i == 4 ? ORG_B : ORG_A, 0x5e, i + 1);
+    for (unsigned i = 0; i < 5; i++)
+        snprintf(sess[i].email, sizeof(sess[i].email), "%s", i == 3 ? "bob@example.com" : "jane@example.com");
+    sess[2].expires_at = now - 1;
+    OK(s->ops->record_batch(s, sess, 5, NULL, 0, &err));
+
+    /* One session by jti: a change row and the audit event; again is a no-op success. */
+    int64_t before = latest(s);
+    store_audit a = audit_rec(ORG_A, 1, "session.revoked", now);
+    OK(s->ops->session_revoke(s, ORG_A, sess[0].jti, now, &a, &err));
+    assert_one_change(s, before, "session", ORG_A, sess[0].jti);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    store_session got;
+    OK(s->ops->session_get(s, sess[0].jti, &got, &err));
+    assert_int_equal(got.revoked_at, now);
+    int64_t mark = latest(s);
+    OK(s->ops->session_revoke(s, ORG_A, sess[0].jti, now + 50, NULL, &err));
+    OK(s->ops->session_get(s, sess[0].jti, &got, &err));
+    assert_int_equal(got.revoked_at, now); /* the first time stays */
+    assert_int_equal(latest(s), mark);
+    /* Another org's session, an expired one, an unknown one: not found, nothing written. */
+    store_audit a2 = audit_rec(ORG_A, 2, "session.revoked", now);
+    FAILS_WITH(s->ops->session_revoke(s, ORG_A, sess[4].jti, now, &a2, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->session_revoke(s, ORG_A, sess[2].jti, now, &a2, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->session_revoke(s, ORG_A, "0c000000-0000-4000-8000-0000000000ff", now, &a2, &err),
+               ERR_NOT_FOUND);
+    assert_int_equal(latest(s), mark);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+    OK(s->ops->session_get(s, sess[4].jti, &got, &err));
+    assert_int_equal(got.revoked_at, 0);
+
+    /* Every live session of jane in A: only 2 is still live and unrevoked. */
+    int64_t count = -1;
+    store_audit a3 = audit_rec(ORG_A, 3, "session.revoked", now);
+    OK(s->ops->session_revoke_email(s, ORG_A, "jane@example.com", now + 1, &a3, &count, &err));
+    assert_int_equal(count, 1);
+    assert_one_change(s, mark, "session", ORG_A, sess[1].jti);
+    OK(s->ops->session_get(s, sess[1].jti, &got, &err));
+    assert_int_equal(got.revoked_at, now + 1);
+    OK(s->ops->session_get(s, sess[3].jti, &got, &err)); /* bob */
+    assert_int_equal(got.revoked_at, 0);
+    OK(s->ops->session_get(s, sess[4].jti, &got, &err)); /* jane in B */
+    assert_int_equal(got.revoked_at, 0);
+    OK(s->ops->session_revoke_email(s, ORG_A, "nobody@example.com", now, NULL, &count, &err));
+    assert_int_equal(count, 0);
+
+    /* What a node loads: the revoked, unexpired sessions of every org. */
+    collected c = COLLECTED(store_session);
+    OK(s->ops->session_revoked_each(s, now + 2, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    free(c.all);
+    /* A user's sessions, newest first, expired ones left out, revoked ones in. */
+    c = COLLECTED(store_session);
+    OK(s->ops->session_each_email(s, ORG_A, "jane@example.com", now, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    assert_string_equal(ITEM(c, store_session, 0)->jti, sess[1].jti);
+    assert_string_equal(ITEM(c, store_session, 1)->jti, sess[0].jti);
+    free(c.all);
+}
+
 /* ---- token exchange: identity providers, integrations, subject tokens ---- */
 
 static store_idp *idp_rec(const char *org_id, const char *id, const char *issuer)
@@ -2554,6 +2626,7 @@ int store_contract_run_peers(const char *backend_name, store *(*open_fresh)(void
         CASE(test_record_batch_is_atomic),
         CASE(test_user_update),
         CASE(test_user_update_password_ends_console_sessions),
+        CASE(test_session_revocation),
         CASE(test_idps),
         CASE(test_integrations),
         CASE(test_subject_tokens),
