@@ -2,6 +2,7 @@
  * the JSON shapes of records. */
 #include "api/admin_api.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -138,6 +139,35 @@ json_t *admin_audit_json(const store_audit *a)
     return json_pack("{s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:o}", "id", a->id, "at", admin_time_json(a->at),
                      "actor", a->actor, "action", a->action, "target", a->target, "client", a->client,
                      "request_id", a->request_id, "detail", detail ? detail : json_object());
+}
+
+const char *admin_query_param(http_request *req, const char *name, char *out, size_t cap)
+{
+    const char *query = http_query(req);
+    size_t n = strlen(name);
+    for (const char *q = query; q && *q;) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        if (len > n && strncmp(q, name, n) == 0 && q[n] == '=' && len - n - 1 < cap) {
+            memcpy(out, q + n + 1, len - n - 1);
+            out[len - n - 1] = '\0';
+            /* decode %XX and '+' (only what filters need: ISO times, emails, actions) */
+            char *o = out;
+            for (const char *s = out; *s; s++) {
+                if (*s == '%' && s[1] && s[2]) {
+                    char hex[3] = {s[1], s[2], 0};
+                    *o++ = (char)strtol(hex, NULL, 16);
+                    s += 2;
+                } else {
+                    *o++ = *s == '+' ? ' ' : *s;
+                }
+            }
+            *o = '\0';
+            return out;
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    return NULL;
 }
 
 int admin_string_member(http_request *req, json_t *body, const char *key, const char **out)

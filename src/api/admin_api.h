@@ -35,6 +35,10 @@ json_t *admin_audit_json(const store_audit *a);
 /* ISO 8601 text, or JSON null for 0. */
 json_t *admin_time_json(int64_t t);
 
+/* The value of query parameter name, %XX- and '+'-decoded, into out[cap];
+ * NULL when absent (or longer than cap - 1). */
+const char *admin_query_param(http_request *req, const char *name, char *out, size_t cap);
+
 /* An optional string member; 0 and *out NULL when absent or null, -1 after
  * replying 400 when present but not a string. */
 int admin_string_member(http_request *req, json_t *body, const char *key, const char **out);

@@ -56,35 +56,6 @@ void api_admin_keys_rotate(api_worker *w, http_request *req, const route_params 
         api_reply_data(req, 200, json_pack("{s:s}", "kid", kid));
 }
 
-/* The value of query parameter name (raw, not decoded) into out, or NULL. */
-static const char *query_param(const char *query, const char *name, char *out, size_t cap)
-{
-    size_t n = strlen(name);
-    for (const char *q = query; q && *q;) {
-        const char *amp = strchr(q, '&');
-        size_t len = amp ? (size_t)(amp - q) : strlen(q);
-        if (len > n && strncmp(q, name, n) == 0 && q[n] == '=' && len - n - 1 < cap) {
-            memcpy(out, q + n + 1, len - n - 1);
-            out[len - n - 1] = '\0';
-            /* decode %XX and '+' (only what filters need: ISO times, emails, actions) */
-            char *o = out;
-            for (const char *s = out; *s; s++) {
-                if (*s == '%' && s[1] && s[2]) {
-                    char hex[3] = {s[1], s[2], 0};
-                    *o++ = (char)strtol(hex, NULL, 16);
-                    s += 2;
-                } else {
-                    *o++ = *s == '+' ? ' ' : *s;
-                }
-            }
-            *o = '\0';
-            return out;
-        }
-        q = amp ? amp + 1 : NULL;
-    }
-    return NULL;
-}
-
 typedef struct {
     const char *action, *actor;
     json_t *list;   /* for the JSON reply: newest first after the walk */
@@ -121,13 +92,13 @@ static int audit_filters(http_request *req, int64_t *since, char *action, char *
     err_t e;
     *since = 0;
     *limit = AUDIT_DEFAULT_LIMIT;
-    if (query_param(http_query(req), "since", since_text, sizeof(since_text)) &&
+    if (admin_query_param(req, "since", since_text, sizeof(since_text)) &&
         clock_parse_iso8601(since_text, since) != 0) {
         err_set(&e, ERR_INVALID_REQUEST, "since must be an ISO 8601 date or time");
         http_reply_error(req, &e);
         return -1;
     }
-    if (query_param(http_query(req), "limit", limit_text, sizeof(limit_text))) {
+    if (admin_query_param(req, "limit", limit_text, sizeof(limit_text))) {
         char *end;
         long v = strtol(limit_text, &end, 10);
         if (*end != '\0' || v < 1 || v > AUDIT_MAX_LIMIT) {
@@ -137,8 +108,8 @@ static int audit_filters(http_request *req, int64_t *since, char *action, char *
         }
         *limit = (size_t)v;
     }
-    aw->action = query_param(http_query(req), "action", action, cap);
-    aw->actor = query_param(http_query(req), "actor", actor, cap);
+    aw->action = admin_query_param(req, "action", action, cap);
+    aw->actor = admin_query_param(req, "actor", actor, cap);
     aw->limit = *limit;
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "domain/directory.h"
 #include "domain/jwks_cache.h"
 #include "domain/exchange_cache.h"
+#include "domain/watch.h"
 #include "api/offload.h"
 #include "domain/recorder.h"
 #include "domain/throttle.h"
@@ -28,6 +29,7 @@ typedef struct {
     jwks_cache *jwks;           /* identity providers' key sets (token exchange) */
     exchange_cache *exchanges;  /* access tokens from RFC 8693 exchanges, per (integration, user) */
     offload *offload;           /* threads for integration calls */
+    watch_hub *watch;           /* open embeds long-polling for the end of their session */
     char base_url[256]; /* no trailing '/'; the "iss" of session tokens */
     char origin[256];   /* scheme://host[:port] of base_url */
 } api_app;
@@ -67,8 +69,12 @@ void api_embed_app(api_worker *w, http_request *req, const route_params *params)
 void api_embed_session(api_worker *w, http_request *req, const route_params *params);
 void api_embed_login(api_worker *w, http_request *req, const route_params *params);
 void api_embed_csp_report(api_worker *w, http_request *req, const route_params *params);
+void api_embed_watch(api_worker *w, http_request *req, const route_params *params);
 void api_app_file(api_worker *w, http_request *req, const route_params *params);
 void api_integration_proxy(api_worker *w, http_request *req, const route_params *params);
+void api_public_sessions_revoke(api_worker *w, http_request *req, const route_params *params);
+void api_admin_sessions_revoke(api_worker *w, http_request *req, const route_params *params);
+void api_admin_sessions_list(api_worker *w, http_request *req, const route_params *params);
 
 void api_auth_login(api_worker *w, http_request *req, const route_params *params);
 void api_auth_session(api_worker *w, http_request *req, const route_params *params);

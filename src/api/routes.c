@@ -2,6 +2,7 @@
  *
  *   method  path                      auth                     handler
  *   POST    /api/v1/public/token      Embed access token       api_public_token
+ *   POST    /api/v1/public/sessions/revoke  Embed access token api_public_sessions_revoke
  *   GET     /api/v1/me                session token (Bearer)   api_me
  *   GET     /.well-known/jwks.json    none                     api_jwks
  *   GET     /healthz                  none                     api_healthz
@@ -12,6 +13,7 @@
  *   POST    /api/v1/embed/session     session token (optional) api_embed_session
  *   POST    /api/v1/embed/login       email + password         api_embed_login
  *   POST    /api/v1/embed/csp-report  none                     api_embed_csp_report
+ *   POST    /api/v1/embed/watch       session token (long poll) api_embed_watch
  *   GET     /apps/{app}/{ticket}/{path}  app ticket            api_app_file
  *   *       /api/v1/integrations/{id}/proxy[/{path}]  session token   api_integration_proxy
  *   POST    /api/v1/auth/login        email + password         api_auth_login
@@ -32,6 +34,7 @@
 
 static const route api_routes[] = {
     {"POST", "/api/v1/public/token", (const void *)api_public_token},
+    {"POST", "/api/v1/public/sessions/revoke", (const void *)api_public_sessions_revoke},
     {"GET", "/api/v1/me", (const void *)api_me},
     {"GET", "/.well-known/jwks.json", (const void *)api_jwks},
     {"GET", "/healthz", (const void *)api_healthz},
@@ -43,6 +46,7 @@ static const route api_routes[] = {
     {"POST", "/api/v1/embed/session", (const void *)api_embed_session},
     {"POST", "/api/v1/embed/login", (const void *)api_embed_login},
     {"POST", "/api/v1/embed/csp-report", (const void *)api_embed_csp_report},
+    {"POST", "/api/v1/embed/watch", (const void *)api_embed_watch},
     {"GET", "/apps/{app}/{ticket}/{path*}", (const void *)api_app_file},
 #define PROXY "/api/v1/integrations/{integration}/proxy"
     {"GET", PROXY, (const void *)api_integration_proxy},
@@ -90,6 +94,8 @@ static const route api_routes[] = {
     {"GET", ORG "/integrations/{integration}", (const void *)api_admin_integration_get},
     {"PATCH", ORG "/integrations/{integration}", (const void *)api_admin_integration_update},
     {"DELETE", ORG "/integrations/{integration}", (const void *)api_admin_integration_delete},
+    {"GET", ORG "/sessions", (const void *)api_admin_sessions_list},
+    {"POST", ORG "/sessions/revoke", (const void *)api_admin_sessions_revoke},
     {"GET", ORG "/signing-keys", (const void *)api_admin_keys_list},
     {"POST", ORG "/signing-keys/rotate", (const void *)api_admin_keys_rotate},
     {"GET", ORG "/audit", (const void *)api_admin_audit},
@@ -97,11 +103,14 @@ static const route api_routes[] = {
 #undef ORG
 };
 
+/* Requests that change what the directory holds: admin API writes and revocations. */
 static int is_admin_change(http_request *req)
 {
     static const char prefix[] = "/api/v1/organizations/";
-    return strcmp(http_method(req), "GET") != 0 && strcmp(http_method(req), "HEAD") != 0 &&
-           strncmp(http_path(req), prefix, sizeof(prefix) - 1) == 0;
+    if (strcmp(http_method(req), "GET") == 0 || strcmp(http_method(req), "HEAD") == 0)
+        return 0;
+    return strncmp(http_path(req), prefix, sizeof(prefix) - 1) == 0 ||
+           strcmp(http_path(req), "/api/v1/public/sessions/revoke") == 0;
 }
 
 /* Read-your-writes: an admin change (a new access token, a grant, an app's

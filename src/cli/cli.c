@@ -37,6 +37,8 @@ static const cli_command commands[] = {
      "app create --org ORG NAME [--mode public|private|sso] [--allow-origin ORIGIN]..."},
     {"app", "list", cmd_app_list, "app list --org ORG"},
     {"app", "deploy", cmd_app_deploy, "app deploy --org ORG APP DIR"},
+    {"session", "list", cmd_session_list, "session list --org ORG --email EMAIL"},
+    {"session", "revoke", cmd_session_revoke, "session revoke --org ORG (--email EMAIL | --jti JTI)"},
     {"idp", "add", cmd_idp_add,
      "idp add --org ORG --issuer URL (--jwks-uri URL | --jwks-file FILE) [--audience AUD] [--name NAME]\n"
      "                [--email-claim CLAIM] [--algorithms RS256,PS256,ES256]"},

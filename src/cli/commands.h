@@ -13,6 +13,8 @@ int cmd_org_list(int argc, char **argv);
 int cmd_org_update(int argc, char **argv);
 int cmd_user_add(int argc, char **argv);
 int cmd_user_passwd(int argc, char **argv);
+int cmd_session_list(int argc, char **argv);
+int cmd_session_revoke(int argc, char **argv);
 int cmd_idp_add(int argc, char **argv);
 int cmd_idp_list(int argc, char **argv);
 int cmd_idp_remove(int argc, char **argv);

@@ -21,6 +21,7 @@
 #define SERVE_PURGE_SECONDS 60
 #define SERVE_OFFLOAD_THREADS 4   /* integration calls waiting on host APIs at once */
 #define SERVE_OFFLOAD_QUEUE 256
+#define SERVE_MAX_WATCHERS 4096   /* open embeds long-polling at once (per process) */
 #define SERVE_DRAIN_MS 10000
 #define SERVE_MAX_WORKERS 64
 #define SERVE_SIGNIN_PER_EMAIL 5   /* failed sign-ins per email ... */
@@ -110,6 +111,7 @@ static int open_state(server_state *st, const cli_args *a, err_t *e)
     st->app.signin_by_client = throttle_new(SERVE_SIGNIN_PER_CLIENT, SERVE_SIGNIN_WINDOW, 100000);
     st->app.jwks = jwks_cache_new();
     st->app.exchanges = exchange_cache_new();
+    st->app.watch = watch_hub_new(SERVE_MAX_WATCHERS);
     st->app.offload = offload_start(a->db_url, SERVE_OFFLOAD_THREADS, SERVE_OFFLOAD_QUEUE, e);
     if (st->app.offload == NULL)
         goto out;
@@ -131,6 +133,7 @@ static void close_state(server_state *st)
     throttle_free(st->app.signin_by_client);
     jwks_cache_free(st->app.jwks);
     exchange_cache_free(st->app.exchanges);
+    watch_hub_free(st->app.watch);
     directory_free(st->dir);
     if (st->store)
         st->store->ops->close(st->store);
@@ -162,11 +165,13 @@ static int run_until_signal(server_state *st, const sigset_t *stop)
         if (directory_refresh(st->dir, st->store, &e) != 0)
             log_msg(LOG_WARN, "cannot apply store changes; retrying", "error", e.detail, NULL);
         purge_ended(st, &last_purge);
+        watch_hub_check(st->app.watch, st->dir, clock_now());
     }
 }
 
 static void drain(server_state *st)
 {
+    watch_hub_close(st->app.watch); /* long polls answer now: they would hold the drain */
     http_server_quiesce(st->http);
     int64_t deadline = clock_mono_ms() + SERVE_DRAIN_MS;
     while (http_server_inflight(st->http) > 0 && clock_mono_ms() < deadline) {

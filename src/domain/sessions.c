@@ -238,41 +238,62 @@ json_t *sessions_verify(directory *d, jwt_key *const *keys, size_t nkeys, const 
         *status = expired ? SESSION_EXPIRED : SESSION_INVALID;
         goto fail;
     }
-    const char *org_id = json_string_value(json_object_get(claims, "org_id"));
-    const char *atid = json_string_value(json_object_get(claims, "atid"));
-    const char *jti = json_string_value(json_object_get(claims, "jti"));
-    store_org org;
-    if (directory_session_revoked(d, jti)) {
-        *status = SESSION_REVOKED;
-        err_set(e, ERR_UNAUTHORIZED, "session has been revoked");
+    session_ref ref;
+    sessions_ref_of(claims, &ref);
+    *status = sessions_live(d, &ref, now, e);
+    if (*status != SESSION_OK)
         goto fail;
-    }
-    if (directory_org(d, org_id, &org) != 0) {
-        err_set(e, ERR_UNAUTHORIZED, "session token's organization does not exist");
-        goto fail;
-    }
-    if (atid != NULL) {
-        store_token tok;
-        if (directory_token_by_id(d, atid, &tok) != 0 || strcmp(tok.org_id, org_id) != 0 ||
-            tok.revoked_at != 0) {
-            *status = SESSION_REVOKED;
-            err_set(e, ERR_UNAUTHORIZED, "session has been revoked (its access token was revoked or deleted)");
-            goto fail;
-        }
-    } else {
-        const char *type = json_string_value(json_object_get(claims, "user_type"));
-        const char *user_id = json_string_value(json_object_get(claims, "user_id"));
-        store_user user;
-        if (type == NULL || strcmp(type, "superblocks") != 0 || user_id == NULL ||
-            directory_user_by_id(d, user_id, &user) != 0 || strcmp(user.org_id, org_id) != 0) {
-            *status = SESSION_REVOKED;
-            err_set(e, ERR_UNAUTHORIZED, "session has been revoked (its user no longer exists)");
-            goto fail;
-        }
-    }
-    *status = SESSION_OK;
     return claims;
 fail:
     json_decref(claims);
     return NULL;
+}
+
+void sessions_ref_of(const json_t *claims, session_ref *out)
+{
+    const char *v;
+    memset(out, 0, sizeof(*out));
+    if ((v = json_string_value(json_object_get(claims, "org_id"))) != NULL)
+        str_copy(out->org_id, sizeof(out->org_id), v);
+    if ((v = json_string_value(json_object_get(claims, "jti"))) != NULL)
+        str_copy(out->jti, sizeof(out->jti), v);
+    if ((v = json_string_value(json_object_get(claims, "atid"))) != NULL)
+        str_copy(out->atid, sizeof(out->atid), v);
+    if ((v = json_string_value(json_object_get(claims, "user_type"))) != NULL)
+        str_copy(out->user_type, sizeof(out->user_type), v);
+    if ((v = json_string_value(json_object_get(claims, "user_id"))) != NULL)
+        str_copy(out->user_id, sizeof(out->user_id), v);
+    out->expires_at = json_integer_value(json_object_get(claims, "exp"));
+}
+
+session_status sessions_live(directory *d, const session_ref *r, int64_t now, err_t *e)
+{
+    store_org org;
+    if (r->expires_at <= now - SESSION_SKEW_SECONDS) {
+        err_set(e, ERR_UNAUTHORIZED, "session has expired");
+        return SESSION_EXPIRED;
+    }
+    if (directory_session_revoked(d, r->jti)) {
+        err_set(e, ERR_UNAUTHORIZED, "session has been revoked");
+        return SESSION_REVOKED;
+    }
+    if (directory_org(d, r->org_id, &org) != 0) {
+        err_set(e, ERR_UNAUTHORIZED, "session token's organization does not exist");
+        return SESSION_INVALID;
+    }
+    if (r->atid[0] != '\0') {
+        store_token tok;
+        if (directory_token_by_id(d, r->atid, &tok) != 0 || strcmp(tok.org_id, r->org_id) != 0 || tok.revoked_at != 0) {
+            err_set(e, ERR_UNAUTHORIZED, "session has been revoked (its access token was revoked or deleted)");
+            return SESSION_REVOKED;
+        }
+        return SESSION_OK;
+    }
+    store_user user;
+    if (strcmp(r->user_type, "superblocks") != 0 || r->user_id[0] == '\0' ||
+        directory_user_by_id(d, r->user_id, &user) != 0 || strcmp(user.org_id, r->org_id) != 0) {
+        err_set(e, ERR_UNAUTHORIZED, "session has been revoked (its user no longer exists)");
+        return SESSION_REVOKED;
+    }
+    return SESSION_OK;
 }

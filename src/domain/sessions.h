@@ -66,6 +66,25 @@ json_t *sessions_verify(directory *d, jwt_key *const *keys, size_t nkeys, const 
                         const char *token, size_t len, int64_t now, session_status *status,
                         err_t *e);
 
+/* What decides whether a verified session is still live. */
+typedef struct {
+    char org_id[STORE_ID_MAX];
+    char jti[STORE_ID_MAX];
+    char atid[STORE_ID_MAX];   /* "" for a sign-in session */
+    char user_type[12];
+    char user_id[STORE_ID_MAX];
+    int64_t expires_at;
+} session_ref;
+
+/* The ref of verified claims (missing members are left empty). */
+void sessions_ref_of(const json_t *claims, session_ref *out);
+
+/* Whether the session is still live now, in memory only: not expired, not
+ * revoked (by jti or with all of its user's), its org exists, and its
+ * access token (or, for a sign-in, its platform user) still does. Sets *e
+ * unless SESSION_OK. */
+session_status sessions_live(directory *d, const session_ref *r, int64_t now, err_t *e);
+
 /* The stable user id of an external (embed) user: same org + email, same id. */
 void sessions_external_user_id(const char *org_id, const char *email, char out[STORE_ID_MAX]);
 

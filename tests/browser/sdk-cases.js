@@ -193,6 +193,31 @@ function defineSdkSuite(sdk) {
       });
     });
 
+    it('an open embed learns of a revocation (by email, then by jti) within 2 s: onAuthError revoked and the ended state', async () => {
+      const revoke = (body) => h.e2e.httpRequest(`${t.base}/api/v1/public/sessions/revoke`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${fx.embedToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      for (const by of ['email', 'jti']) {
+        await open(async (hp) => {
+          const user = { ...VIEWER, email: `revoked.by.${by}.${sdk}@customer.example` };
+          const { token } = await mountLoaded(hp, user);
+          await h.e2e.sleep(300); // the embed page's watch is open
+          const jti = h.e2e.jwtParts(token).payload.jti;
+          const r = await revoke(by === 'email' ? { email: user.email } : { jti });
+          assert.equal(r.status, 200, r.text);
+          assert.deepEqual(r.json, { revoked: 1 });
+          const ev = await hp.waitForEvent('authError', { timeout: 2000, what: `onAuthError after the revocation by ${by}` });
+          assert.equal(ev.data.code, 'revoked', `code: ${JSON.stringify(ev.data)}`);
+          const embed = await hp.embedFrame();
+          await embed.getByRole('alert').getByText('Your session has ended').waitFor({ timeout: 2000 });
+          assert.equal(await hp.page.frames().filter((f) => f.url().startsWith(`${t.base}/apps/`)).length, 0, 'the app frame is still there');
+          await shot(hp, `revoked-by-${by}`);
+        });
+      }
+    });
+
     it('TOKEN_CHANGE refreshes the session in place: new claims shown, app state and frame kept', async () => {
       await open(async (hp) => {
         await mountLoaded(hp, VIEWER);

@@ -371,6 +371,8 @@ function routeTable(o) {
     ['GET', `/integrations/${o.integrationId}`],
     ['PATCH', `/integrations/${o.integrationId}`, { base_url: 'https://evil.example' }],
     ['DELETE', `/integrations/${o.integrationId}`],
+    ['GET', `/sessions?email=${encodeURIComponent(o.users.member.email)}`],
+    ['POST', '/sessions/revoke', { email: o.users.member.email }],
     ['GET', '/signing-keys'],
     ['POST', '/signing-keys/rotate'],
     ['GET', '/audit'],
@@ -396,7 +398,7 @@ function contractRoutes() {
 function tableRouteKeys(o) {
   const ids = [o.groupId, o.appId, o.embedTokenId, o.users.developer.id, o.users.member.id, o.idpId, o.integrationId];
   return new Set(routeTable(o).map(([m, p]) => {
-    let q = p;
+    let q = p.replace(/\?.*$/, '');
     for (const id of ids) q = q.split(id).join('{}');
     return `${m} ${q}`;
   }));

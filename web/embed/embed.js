@@ -75,6 +75,7 @@
     session: null,        // {user, expiresAt} of the last successful verification
     verifySeq: 0,         // only the newest verification may apply its result
     expiryTimer: null,
+    watch: null,          // {token, controller, failures}: the long poll for the end of the session
 
     appFrame: null,
     appReady: false,      // the app frame has sent READY
@@ -626,6 +627,7 @@
   function onSessionVerified(data) {
     state.session = { user: normalizeUser(data.user), expiresAt: data.expires_at || null };
     scheduleExpiryWarning();
+    startWatch();
     if (state.appFrame) {
       sendContext();   // TOKEN_CHANGE: same app frame, new user; app state is kept
       return;
@@ -657,7 +659,61 @@
     clearTimeout(state.expiryTimer);
     state.expiryTimer = null;
     state.session = null;
+    stopWatch();
     unmountAppFrame();
+  }
+
+  // The session watch: a long poll (POST /api/v1/embed/watch, the token in the Authorization
+  // header) that the server answers when the session ends — revoked, expired, its access token
+  // revoked — or after about 25 s, when the page asks again. A revocation reaches the page within
+  // a second or two; it then ends the session as a refused verification would (AUTH_ERROR).
+  function startWatch() {
+    stopWatch();
+    if (!state.token || !state.session) return;  // anonymous viewers of public apps have nothing to end
+    const watch = { token: state.token, controller: new AbortController(), failures: 0 };
+    state.watch = watch;
+    watchLoop(watch);
+  }
+
+  function stopWatch() {
+    if (state.watch) state.watch.controller.abort();
+    state.watch = null;
+  }
+
+  async function watchLoop(watch) {
+    while (state.watch === watch) {
+      let response = null;
+      let json = null;
+      try {
+        response = await fetch('/api/v1/embed/watch', {
+          method: 'POST',
+          headers: { Authorization: 'Bearer ' + watch.token, Accept: 'application/json' },
+          credentials: 'omit',
+          cache: 'no-store',
+          signal: watch.controller.signal,
+        });
+        json = await response.json();
+      } catch (e) {
+        json = null;
+      }
+      if (state.watch !== watch) return;  // stopped, or a new token took over
+      if (response && response.status === 401) {
+        onSessionRejected({
+          ok: false,
+          status: 401,
+          code: json && typeof json.code === 'string' ? json.code : 'invalid',
+          error: json && typeof json.error_description === 'string' ? json.error_description : null,
+        });
+        return;
+      }
+      if (response && response.ok) {
+        watch.failures = 0;
+        continue;
+      }
+      // The server could not be reached or is busy: ask again later, more slowly each time.
+      watch.failures += 1;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** (watch.failures - 1), 15000)));
+    }
   }
 
   // sessionExpiring is emitted to the host 5 minutes before the session ends (at once when less
