@@ -15,6 +15,7 @@
 #include "domain/exchange_cache.h"
 #include "domain/watch.h"
 #include "api/offload.h"
+#include "domain/ratelimit.h"
 #include "domain/recorder.h"
 #include "domain/throttle.h"
 #include "http/router.h"
@@ -29,6 +30,11 @@ typedef struct {
     jwks_cache *jwks;           /* identity providers' key sets (token exchange) */
     exchange_cache *exchanges;  /* access tokens from RFC 8693 exchanges, per (integration, user) */
     offload *offload;           /* threads for integration calls */
+    ratelimit *token_buckets;   /* per access token on the token endpoint (api/limits.h) */
+    ratelimit *session_buckets; /* per session on the integration proxy */
+    throttle *auth_failures;    /* failed authentications per client address */
+    unsigned char metrics_token_hash[32]; /* SHA-256 of the /metrics bearer token ... */
+    int metrics_token_set;                /* ... when one is configured */
     watch_hub *watch;           /* open embeds long-polling for the end of their session */
     char base_url[256]; /* no trailing '/'; the "iss" of session tokens */
     char origin[256];   /* scheme://host[:port] of base_url */
@@ -56,12 +62,16 @@ size_t api_worker_verify_keys(api_worker *w, jwt_key *const **keys);
 
 /* The http_handler: routes the request (api/routes.c). */
 void api_dispatch(void *app, void *worker, http_request *req);
+/* The http_config.completed hook: request metrics (api/observability.c). */
+void api_completed(void *app, http_request *req, int status, double seconds);
 
 /* Handlers, one file per resource. */
 void api_public_token(api_worker *w, http_request *req, const route_params *params);
 void api_me(api_worker *w, http_request *req, const route_params *params);
 void api_jwks(api_worker *w, http_request *req, const route_params *params);
 void api_healthz(api_worker *w, http_request *req, const route_params *params);
+void api_readyz(api_worker *w, http_request *req, const route_params *params);
+void api_metrics(api_worker *w, http_request *req, const route_params *params);
 void api_sdk_file(api_worker *w, http_request *req, const route_params *params);
 void api_embed_asset(api_worker *w, http_request *req, const route_params *params);
 void api_embed_page(api_worker *w, http_request *req, const route_params *params);
@@ -91,9 +101,18 @@ void api_admin_integrations_create(api_worker *w, http_request *req, const route
 void api_admin_integration_get(api_worker *w, http_request *req, const route_params *params);
 void api_admin_integration_update(api_worker *w, http_request *req, const route_params *params);
 void api_admin_integration_delete(api_worker *w, http_request *req, const route_params *params);
+void api_admin_webhooks_list(api_worker *w, http_request *req, const route_params *params);
+void api_admin_webhooks_create(api_worker *w, http_request *req, const route_params *params);
+void api_admin_webhook_get(api_worker *w, http_request *req, const route_params *params);
+void api_admin_webhook_update(api_worker *w, http_request *req, const route_params *params);
+void api_admin_webhook_delete(api_worker *w, http_request *req, const route_params *params);
+void api_admin_webhook_rotate_secret(api_worker *w, http_request *req, const route_params *params);
+void api_admin_webhook_deliveries(api_worker *w, http_request *req, const route_params *params);
+void api_admin_webhook_test(api_worker *w, http_request *req, const route_params *params);
 void api_admin_tokens_list(api_worker *w, http_request *req, const route_params *params);
 void api_admin_tokens_create(api_worker *w, http_request *req, const route_params *params);
 void api_admin_tokens_revoke(api_worker *w, http_request *req, const route_params *params);
+void api_admin_tokens_update(api_worker *w, http_request *req, const route_params *params);
 void api_admin_groups_list(api_worker *w, http_request *req, const route_params *params);
 void api_admin_groups_create(api_worker *w, http_request *req, const route_params *params);
 void api_admin_group_get(api_worker *w, http_request *req, const route_params *params);

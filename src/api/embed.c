@@ -131,6 +131,12 @@ void api_embed_session(api_worker *w, http_request *req, const route_params *par
         goto out;
     }
     json_t *user = json_null(), *expires = json_null(), *expires_in = json_null();
+    if (acc.claims != NULL && json_is_true(json_object_get(body, "refresh"))) {
+        store_audit refreshed;
+        session_context ctx = {w->app->base_url, http_client(req), http_request_id(req), NULL};
+        sessions_refreshed_audit(acc.claims, &ctx, now, &refreshed);
+        recorder_submit(w->app->rec, NULL, &refreshed, NULL, NULL); /* best effort, like the reply */
+    }
     if (acc.claims != NULL) {
         char when[21];
         clock_iso8601(acc.expires_at, when);

@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/limits.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xalloc.h"
 #include "domain/integration_call.h"
 #include "domain/sessions.h"
@@ -60,8 +62,10 @@ static void run_job(void *arg, store *s)
     if (integration_call(j->app->dir, j->app->exchanges, s, &j->call, clock_now(), &out, &e) != 0) {
         log_msg(LOG_INFO, "integration call failed", "request_id", http_request_id(j->req), "integration",
                 j->integration_id, "error", err_code(e.cls), "reason", e.detail, NULL);
+        metrics_count(METRIC_INTEGRATION_CALLS, err_code(e.cls));
         http_reply_error(j->req, &e);
     } else {
+        metrics_count(METRIC_INTEGRATION_CALLS, "ok");
         for (size_t i = 0; i < out.nheaders; i++) {
             char *colon = strchr(out.headers[i], ':');
             *colon = '\0';
@@ -107,7 +111,7 @@ void api_integration_proxy(api_worker *w, http_request *req, const route_params 
     const char *rest = strchr(http_path(req) + strlen(PROXY_PREFIX), '/') + strlen("/proxy");
     j->path = xstrdup(rest[0] ? rest : "/");
     j->query = xstrdup(http_query(req));
-    if (authenticate(w, req, j, &e) != 0)
+    if (authenticate(w, req, j, &e) != 0 || api_limit_session(w->app, req, j->jti, &e) != 0)
         goto fail;
     if (!integration_path_ok(j->path) || !integration_query_ok(j->query)) {
         err_set(&e, ERR_INVALID_REQUEST, "the path or query to forward is not allowed (dot segments, encoded "

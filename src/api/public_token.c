@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/limits.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "domain/sessions.h"
@@ -25,15 +26,19 @@ void api_public_token(api_worker *w, http_request *req, const route_params *para
     buf_t reply;
     buf_init(&reply, 40 * 1024);
     treq.subject_token_len = 0;
+    int audited = 0, parsed = 0; /* a refusal is audited once the token passed (and its rate limit) */
 
-    if (sessions_authenticate(app->dir, http_header(req, "Authorization"), now, &tok, &e) != 0)
+    if (sessions_authenticate(app->dir, http_header(req, "Authorization"), now, &tok, &e) != 0 ||
+        api_limit_token(app, req, &tok, &e) != 0)
         goto fail;
+    audited = 1;
     if (api_require_json(req) != 0)
         goto out;
     size_t len;
     const char *body = http_body(req, &len);
     if (token_request_parse(body, len, &treq, &e) != 0)
         goto fail;
+    parsed = 1;
     session_context ctx = {app->base_url, http_client(req), http_request_id(req), NULL};
     if (treq.has_subject_token) {
         idp = malloc(sizeof(*idp));
@@ -58,6 +63,12 @@ void api_public_token(api_worker *w, http_request *req, const route_params *para
 fail:
     log_msg(LOG_INFO, "token request refused", "request_id", http_request_id(req), "client",
             http_client(req), "error", err_code(e.cls), "reason", e.detail, NULL);
+    if (audited) {
+        store_audit denied;
+        session_context dctx = {app->base_url, http_client(req), http_request_id(req), NULL};
+        sessions_denied_audit(&tok, parsed ? &treq : NULL, &e, &dctx, now, &denied);
+        recorder_submit(app->rec, NULL, &denied, NULL, NULL); /* best effort: a refusal waits for no commit */
+    }
     http_reply_error(req, &e);
 out:
     explicit_bzero(treq.subject_token, treq.subject_token_len);

@@ -6,6 +6,8 @@
  *   GET     /api/v1/me                session token (Bearer)   api_me
  *   GET     /.well-known/jwks.json    none                     api_jwks
  *   GET     /healthz                  none                     api_healthz
+ *   GET     /readyz                   none                     api_readyz
+ *   GET     /metrics                  loopback, or metrics token  api_metrics
  *   GET     /sdk/{file}               none (CORS *)            api_sdk_file
  *   GET     /assets/embed/{file}      none                     api_embed_asset
  *   GET     /embed/applications/{app}[/{path}], /code-mode/... none   api_embed_page
@@ -24,11 +26,16 @@
  *           for changes); role checked in admin_begin (api/admin_api.c)
  *
  * Authentication is done by each handler through the domain layer, so the
- * table stays a plain list. */
+ * table stays a plain list. api_dispatch adds what applies to every route:
+ * the route pattern as the request's metrics label, and the limit on failed
+ * authentications per client address (api/limits.h) on the credentialed
+ * paths: a client over it gets 429 before any handler runs, and every 401
+ * answered to a request that carried an Authorization header counts. */
 #include <string.h>
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/limits.h"
 #include "core/log.h"
 #include "domain/admin.h"
 
@@ -38,6 +45,8 @@ static const route api_routes[] = {
     {"GET", "/api/v1/me", (const void *)api_me},
     {"GET", "/.well-known/jwks.json", (const void *)api_jwks},
     {"GET", "/healthz", (const void *)api_healthz},
+    {"GET", "/readyz", (const void *)api_readyz},
+    {"GET", "/metrics", (const void *)api_metrics},
     {"GET", "/sdk/{file*}", (const void *)api_sdk_file},
     {"GET", "/assets/embed/{file*}", (const void *)api_embed_asset},
     {"GET", "/embed/applications/{app}/{path*}", (const void *)api_embed_page},
@@ -65,6 +74,7 @@ static const route api_routes[] = {
     {"GET", ORG "/access-tokens", (const void *)api_admin_tokens_list},
     {"POST", ORG "/access-tokens", (const void *)api_admin_tokens_create},
     {"DELETE", ORG "/access-tokens/{id}", (const void *)api_admin_tokens_revoke},
+    {"PATCH", ORG "/access-tokens/{id}", (const void *)api_admin_tokens_update},
     {"GET", ORG "/groups", (const void *)api_admin_groups_list},
     {"POST", ORG "/groups", (const void *)api_admin_groups_create},
     {"GET", ORG "/groups/{group}", (const void *)api_admin_group_get},
@@ -94,6 +104,14 @@ static const route api_routes[] = {
     {"GET", ORG "/integrations/{integration}", (const void *)api_admin_integration_get},
     {"PATCH", ORG "/integrations/{integration}", (const void *)api_admin_integration_update},
     {"DELETE", ORG "/integrations/{integration}", (const void *)api_admin_integration_delete},
+    {"GET", ORG "/webhooks", (const void *)api_admin_webhooks_list},
+    {"POST", ORG "/webhooks", (const void *)api_admin_webhooks_create},
+    {"GET", ORG "/webhooks/{webhook}", (const void *)api_admin_webhook_get},
+    {"PATCH", ORG "/webhooks/{webhook}", (const void *)api_admin_webhook_update},
+    {"DELETE", ORG "/webhooks/{webhook}", (const void *)api_admin_webhook_delete},
+    {"POST", ORG "/webhooks/{webhook}/rotate-secret", (const void *)api_admin_webhook_rotate_secret},
+    {"GET", ORG "/webhooks/{webhook}/deliveries", (const void *)api_admin_webhook_deliveries},
+    {"POST", ORG "/webhooks/{webhook}/test", (const void *)api_admin_webhook_test},
     {"GET", ORG "/sessions", (const void *)api_admin_sessions_list},
     {"POST", ORG "/sessions/revoke", (const void *)api_admin_sessions_revoke},
     {"GET", ORG "/signing-keys", (const void *)api_admin_keys_list},
@@ -125,9 +143,25 @@ static void see_own_change(api_worker *w)
         log_msg(LOG_ERROR, "directory refresh after an admin change failed", "error", e.detail, NULL);
 }
 
+/* The route's handler, between the checks of the failed-authentication
+ * limit. */
+static void run_route(api_app *app, api_worker *w, http_request *req, const route *match,
+                      const route_params *params)
+{
+    err_t e;
+    int guarded = api_auth_guarded(http_path(req));
+    http_set_route(req, match->pattern);
+    if (guarded && api_auth_check(app, req, &e) != 0) {
+        http_reply_error(req, &e);
+        return;
+    }
+    ((api_handler)match->target)(w, req, params);
+    if (guarded && http_status(req) == 401 && http_header(req, "Authorization") != NULL)
+        api_auth_failed(app, req);
+}
+
 void api_dispatch(void *app, void *worker, http_request *req)
 {
-    (void)app;
     const route *match = NULL;
     route_params params;
     char allow[64];
@@ -135,7 +169,7 @@ void api_dispatch(void *app, void *worker, http_request *req)
     switch (router_match(api_routes, sizeof(api_routes) / sizeof(api_routes[0]), http_method(req),
                          http_path(req), &match, &params, allow, sizeof(allow))) {
     case ROUTE_FOUND:
-        ((api_handler)match->target)(worker, req, &params);
+        run_route(app, worker, req, match, &params);
         if (is_admin_change(req))
             see_own_change(worker);
         return;

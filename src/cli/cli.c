@@ -15,7 +15,9 @@ typedef struct {
 } cli_command;
 
 static const cli_command commands[] = {
-    {"serve", NULL, cmd_serve, "serve [--listen ADDR:PORT] [--base-url URL] [--workers N]"},
+    {"serve", NULL, cmd_serve,
+     "serve [--listen ADDR:PORT] [--base-url URL] [--workers N] [--trust-proxy ADDR[/BITS],...]\n"
+     "                [--metrics-token-file FILE]"},
     {"migrate", NULL, cmd_migrate, "migrate"},
     {"demo", NULL, cmd_demo, "demo [--listen ADDR:PORT] [--site-listen ADDR:PORT]"},
     {"org", "create", cmd_org_create, "org create NAME"},
@@ -26,8 +28,10 @@ static const cli_command commands[] = {
     {"user", "passwd", cmd_user_passwd, "user passwd --org ORG EMAIL   (new password on standard input)"},
     {"user", "list", cmd_user_list, "user list --org ORG"},
     {"token", "create", cmd_token_create,
-     "token create --org ORG --name NAME [--type embed|admin] [--expires-in DAYS | --expires-at ISO8601]"},
+     "token create --org ORG --name NAME [--type embed|admin] [--expires-in DAYS | --expires-at ISO8601]\n"
+     "                [--rate-limit RPS[:BURST]|off]"},
     {"token", "list", cmd_token_list, "token list --org ORG"},
+    {"token", "update", cmd_token_update, "token update --org ORG TOKEN_ID --rate-limit RPS[:BURST]|off|default"},
     {"token", "revoke", cmd_token_revoke, "token revoke --org ORG TOKEN_ID"},
     {"group", "create", cmd_group_create, "group create --org ORG NAME"},
     {"group", "list", cmd_group_list, "group list --org ORG"},

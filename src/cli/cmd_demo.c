@@ -81,8 +81,8 @@ static int seed(store *s, const char *site_origin, demo_site_config *cfg, char c
         return -1;
     if (admin_group_grant(&c, org.id, group.id, app.id, "apps:view", e) != 0 ||
         admin_app_deploy_files(&c, org.id, app.id, files, demo_app_files(files, 64), &version, e) != 0 ||
-        admin_token_create(&c, org.id, "Demo host site", "embed", clock_now() + 86400 * 90, &tok,
-                           cfg->embed_token, e) != 0)
+        admin_token_create(&c, org.id, "Demo host site", "embed", clock_now() + 86400 * 90,
+                           STORE_RATE_DEFAULT, 0, &tok, cfg->embed_token, e) != 0)
         return -1;
     if (console_owner(&c, org.id, console_password, e) != 0)
         return -1;

@@ -1,4 +1,4 @@
-/* tessera token create|list|revoke */
+/* tessera token create|list|update|revoke */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/clock.h"
 #include "domain/admin.h"
+#include "domain/token_limit.h"
 
 /* Expiry from --expires-in DAYS or --expires-at ISO8601 (default 90 days). */
 static int parse_expiry(const cli_args *a, int64_t *expires_at)
@@ -32,19 +33,33 @@ static int parse_expiry(const cli_args *a, int64_t *expires_at)
     return 0;
 }
 
+/* --rate-limit RPS[:BURST]|off|default into the stored form (default when absent). */
+static int parse_rate_limit(const cli_args *a, int64_t *rps, int64_t *burst)
+{
+    const char *text = cli_opt(a, "rate-limit");
+    err_t e;
+    *rps = STORE_RATE_DEFAULT;
+    *burst = 0;
+    if (text != NULL && token_limit_parse(text, rps, burst, &e) != 0)
+        return cli_fail(CLI_USAGE, "%s", e.detail);
+    return 0;
+}
+
 int cmd_token_create(int argc, char **argv)
 {
-    static const char *const values[] = {"org", "name", "type", "expires-in", "expires-at", NULL};
+    static const char *const values[] = {"org",        "name",       "type", "expires-in",
+                                         "expires-at", "rate-limit", NULL};
     cli_args a;
     if (cli_parse(argc, argv, values, NULL, &a) != 0 ||
         cli_require_pos(&a, 0, "tessera token create --org ORG --name NAME [--type embed|admin] "
-                               "[--expires-in DAYS | --expires-at ISO8601]") != 0)
+                               "[--expires-in DAYS | --expires-at ISO8601] "
+                               "[--rate-limit RPS[:BURST]|off]") != 0)
         return CLI_USAGE;
     if (cli_opt(&a, "name") == NULL)
         return cli_fail(CLI_USAGE, "--name NAME is required");
-    int64_t expires_at;
+    int64_t expires_at, rps, burst;
     int code = parse_expiry(&a, &expires_at);
-    if (code != 0)
+    if (code != 0 || (code = parse_rate_limit(&a, &rps, &burst)) != 0)
         return code;
     store *s;
     store_org org;
@@ -55,7 +70,8 @@ int cmd_token_create(int argc, char **argv)
     char value[ACCESS_TOKEN_LEN + 1];
     err_t e;
     const char *type = cli_opt(&a, "type") ? cli_opt(&a, "type") : "embed";
-    int rc = admin_token_create(&c, org.id, cli_opt(&a, "name"), type, expires_at, &t, value, &e);
+    int rc = admin_token_create(&c, org.id, cli_opt(&a, "name"), type, expires_at, rps, burst, &t,
+                                value, &e);
     s->ops->close(s);
     if (rc != 0)
         return cli_fail_err(&e);
@@ -76,7 +92,7 @@ static int print_token(void *ctx, const void *rec)
 {
     const store_token *t = rec;
     json_t *list = ctx;
-    char created[21], expires[21], used[21] = "never", revoked[21] = "";
+    char created[21], expires[21], used[21] = "never", revoked[21] = "", limit[48];
     clock_iso8601(t->created_at, created);
     clock_iso8601(t->expires_at, expires);
     if (t->last_used_at)
@@ -89,10 +105,12 @@ static int print_token(void *ctx, const void *rec)
                               created, "expires_at", expires);
         json_object_set_new(o, "last_used_at", t->last_used_at ? json_string(used) : json_null());
         json_object_set_new(o, "revoked_at", t->revoked_at ? json_string(revoked) : json_null());
+        json_object_set_new(o, "rate_limit", token_limit_json(t));
         json_array_append_new(list, o);
     } else {
-        printf("%s  %-5s  %s…  expires %s  last used %s%s%s  %s\n", t->id, t->type, t->prefix, expires,
-               used, t->revoked_at ? "  REVOKED " : "", revoked, t->name);
+        token_limit_text(t, limit, sizeof(limit));
+        printf("%s  %-5s  %s…  expires %s  last used %s  rate %s%s%s  %s\n", t->id, t->type,
+               t->prefix, expires, used, limit, t->revoked_at ? "  REVOKED " : "", revoked, t->name);
     }
     return 0;
 }
@@ -105,6 +123,39 @@ static int each_token(store *s, const char *org_id, store_each_fn fn, void *ctx,
 int cmd_token_list(int argc, char **argv)
 {
     return cli_list_command(argc, argv, "tessera token list --org ORG", 1, each_token, print_token);
+}
+
+int cmd_token_update(int argc, char **argv)
+{
+    static const char *const values[] = {"org", "rate-limit", NULL};
+    static const char usage[] =
+        "tessera token update --org ORG TOKEN_ID --rate-limit RPS[:BURST]|off|default";
+    cli_args a;
+    if (cli_parse(argc, argv, values, NULL, &a) != 0 || cli_require_pos(&a, 1, usage) != 0)
+        return CLI_USAGE;
+    if (cli_opt(&a, "rate-limit") == NULL)
+        return cli_fail(CLI_USAGE, "nothing to change; usage: %s", usage);
+    int64_t rps, burst;
+    int code = parse_rate_limit(&a, &rps, &burst);
+    store *s;
+    store_org org;
+    if (code != 0 || (code = cli_open_org(&a, &s, &org)) != 0)
+        return code;
+    admin_ctx c = {s, "cli", "", ""};
+    store_token t;
+    err_t e;
+    int rc = admin_token_set_rate_limit(&c, org.id, a.pos[0], rps, burst, &t, &e);
+    s->ops->close(s);
+    if (rc != 0)
+        return cli_fail_err(&e);
+    char limit[48];
+    token_limit_text(&t, limit, sizeof(limit));
+    if (a.json)
+        cli_print_json(json_pack("{s:s, s:o}", "id", t.id, "rate_limit", token_limit_json(&t)));
+    else
+        fprintf(stderr, "token %s: rate limit %s (requests per second:burst, on each node)\n", t.id,
+                limit);
+    return CLI_OK;
 }
 
 int cmd_token_revoke(int argc, char **argv)

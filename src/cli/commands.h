@@ -21,6 +21,7 @@ int cmd_idp_remove(int argc, char **argv);
 int cmd_user_list(int argc, char **argv);
 int cmd_token_create(int argc, char **argv);
 int cmd_token_list(int argc, char **argv);
+int cmd_token_update(int argc, char **argv);
 int cmd_token_revoke(int argc, char **argv);
 int cmd_group_create(int argc, char **argv);
 int cmd_group_list(int argc, char **argv);

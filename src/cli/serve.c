@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/limits.h"
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -15,10 +16,13 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "crypto/crypto.h"
 #include "domain/signing_keys.h"
+#include "domain/webhooks.h"
 
 #define SERVE_REFRESH_MS 200
 #define SERVE_PURGE_SECONDS 60
+#define SERVE_SWEEP_SECONDS 5     /* session.expired audit events, a minute of expiries at most per sweep */
 #define SERVE_OFFLOAD_THREADS 4   /* integration calls waiting on host APIs at once */
 #define SERVE_OFFLOAD_QUEUE 256
 #define SERVE_MAX_WATCHERS 4096   /* open embeds long-polling at once (per process) */
@@ -27,6 +31,8 @@
 #define SERVE_SIGNIN_PER_EMAIL 5   /* failed sign-ins per email ... */
 #define SERVE_SIGNIN_PER_CLIENT 20 /* ... and per client address ... */
 #define SERVE_SIGNIN_WINDOW 900    /* ... per 15 minutes */
+#define SERVE_METRICS_TOKEN_MIN 16  /* characters */
+#define SERVE_METRICS_TOKEN_MAX 512
 
 struct server_state {
     sigset_t stop;         /* SIGTERM, SIGINT: blocked, taken by sigtimedwait */
@@ -39,6 +45,8 @@ struct server_state {
     unsigned nworkers_open; /* created */
     http_server *http;
     int listening;          /* server_open got as far as listening */
+    http_proxies proxies;   /* --trust-proxy */
+    webhook_deliverer *webhooks; /* delivery threads, each with its own store */
 };
 
 static int parse_workers(const cli_args *a, unsigned *n)
@@ -85,6 +93,41 @@ static void set_origin(api_app *app)
     snprintf(app->origin, sizeof(app->origin), "%.*s", (int)n, app->base_url);
 }
 
+/* The /metrics bearer token from --metrics-token-file FILE (first line) or
+ * else $TESSERA_METRICS_TOKEN: only its SHA-256 is kept. None is fine. */
+static int load_metrics_token(const cli_args *a, api_app *app)
+{
+    const char *path = cli_opt(a, "metrics-token-file"), *env = getenv("TESSERA_METRICS_TOKEN");
+    char text[SERVE_METRICS_TOKEN_MAX + 2] = "";
+    int code = CLI_OK;
+    if (path != NULL) {
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            return cli_fail(CLI_USAGE, "--metrics-token-file: cannot read %s", path);
+        if (fgets(text, sizeof(text), f) == NULL)
+            text[0] = '\0';
+        fclose(f);
+    } else if (env != NULL && env[0] != '\0') {
+        snprintf(text, sizeof(text), "%s", env);
+    } else {
+        return CLI_OK;
+    }
+    size_t n = strcspn(text, "\r\n");
+    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+        n--;
+    text[n] = '\0';
+    if (n < SERVE_METRICS_TOKEN_MIN || n > SERVE_METRICS_TOKEN_MAX ||
+        strpbrk(text, " \t") != NULL) {
+        code = cli_fail(CLI_USAGE, "the metrics token must be %d to %d characters without spaces",
+                        SERVE_METRICS_TOKEN_MIN, SERVE_METRICS_TOKEN_MAX);
+    } else {
+        crypto_sha256(text, n, app->metrics_token_hash);
+        app->metrics_token_set = 1;
+    }
+    explicit_bzero(text, sizeof(text));
+    return code;
+}
+
 /* Opens everything up to (not including) the HTTP server. */
 static int open_state(server_state *st, const cli_args *a, err_t *e)
 {
@@ -109,11 +152,14 @@ static int open_state(server_state *st, const cli_args *a, err_t *e)
     st->app.rec = st->rec;
     st->app.signin_by_email = throttle_new(SERVE_SIGNIN_PER_EMAIL, SERVE_SIGNIN_WINDOW, 100000);
     st->app.signin_by_client = throttle_new(SERVE_SIGNIN_PER_CLIENT, SERVE_SIGNIN_WINDOW, 100000);
+    api_limits_init(&st->app);
     st->app.jwks = jwks_cache_new();
     st->app.exchanges = exchange_cache_new();
     st->app.watch = watch_hub_new(SERVE_MAX_WATCHERS);
     st->app.offload = offload_start(a->db_url, SERVE_OFFLOAD_THREADS, SERVE_OFFLOAD_QUEUE, e);
     if (st->app.offload == NULL)
+        goto out;
+    if ((st->webhooks = webhooks_start(a->db_url, st->dir, e)) == NULL)
         goto out;
     rc = 0;
 out:
@@ -127,10 +173,12 @@ static void close_state(server_state *st)
     http_server_stop(st->http);
     st->http = NULL;
     recorder_stop(st->rec);
+    webhooks_stop(st->webhooks); /* uses the directory: before it goes */
     for (unsigned i = 0; i < st->nworkers_open; i++)
         api_worker_free(st->workers[i]);
     throttle_free(st->app.signin_by_email);
     throttle_free(st->app.signin_by_client);
+    api_limits_free(&st->app);
     jwks_cache_free(st->app.jwks);
     exchange_cache_free(st->app.exchanges);
     watch_hub_free(st->app.watch);
@@ -152,11 +200,29 @@ static void purge_ended(server_state *st, int64_t *last)
         log_msg(LOG_WARN, "cannot delete the subject tokens of ended sessions; retrying", "error", e.detail, NULL);
 }
 
+/* Audits the sessions that expired, at most once every SERVE_SWEEP_SECONDS
+ * (store: session_expiry_sweep, a minute of expiries per transaction;
+ * idempotent across nodes); catches up at most an hour per call. */
+static void sweep_expired(server_state *st, int64_t *last)
+{
+    int64_t now = clock_now(), count = 0, done = 0;
+    err_t e;
+    if (now - *last < SERVE_SWEEP_SECONDS)
+        return;
+    *last = now;
+    for (int i = 0; i < 60 && done < now; i++) {
+        if (st->store->ops->session_expiry_sweep(st->store, now, &count, &done, &e) != 0) {
+            log_msg(LOG_WARN, "cannot audit expired sessions; retrying", "error", e.detail, NULL);
+            return;
+        }
+    }
+}
+
 /* Waits for a stop signal, applying store changes every SERVE_REFRESH_MS. */
 static int run_until_signal(server_state *st, const sigset_t *stop)
 {
     struct timespec tick = {0, SERVE_REFRESH_MS * 1000000L};
-    int64_t last_purge = 0;
+    int64_t last_purge = 0, last_sweep = 0;
     for (;;) {
         int sig = sigtimedwait(stop, NULL, &tick);
         if (sig > 0)
@@ -165,6 +231,7 @@ static int run_until_signal(server_state *st, const sigset_t *stop)
         if (directory_refresh(st->dir, st->store, &e) != 0)
             log_msg(LOG_WARN, "cannot apply store changes; retrying", "error", e.detail, NULL);
         purge_ended(st, &last_purge);
+        sweep_expired(st, &last_sweep);
         watch_hub_check(st->app.watch, st->dir, clock_now());
     }
 }
@@ -190,6 +257,11 @@ int server_open(server_state **out, const cli_args *a, const char *listen, const
     err_t e;
     if (http_listen_check(listen, &e) != 0)
         return cli_fail(CLI_USAGE, "%s", e.detail);
+    const char *proxies = cli_opt(a, "trust-proxy");
+    if (proxies != NULL && http_proxies_parse(proxies, &st->proxies, &e) != 0)
+        return cli_fail(CLI_USAGE, "%s", e.detail);
+    if ((code = load_metrics_token(a, &st->app)) != 0)
+        return code;
 
     /* Signals are taken by sigtimedwait on the main thread only; every
      * thread started from here on inherits the blocked mask. */
@@ -217,6 +289,8 @@ int server_open(server_state **out, const cli_args *a, const char *listen, const
         .max_connections = 4096,
         .idle_timeout_seconds = 30,
         .body_limit = api_body_limit,
+        .trusted_proxies = &st->proxies,
+        .completed = api_completed,
     };
     st->http = http_server_start(&cfg, &e);
     if (st->http == NULL)
@@ -257,10 +331,12 @@ void server_close(server_state *st)
 
 int cmd_serve(int argc, char **argv)
 {
-    static const char *const values[] = {"listen", "base-url", "workers", NULL};
+    static const char *const values[] = {"listen",      "base-url",           "workers",
+                                         "trust-proxy", "metrics-token-file", NULL};
     cli_args a;
     if (cli_parse(argc, argv, values, NULL, &a) != 0 ||
-        cli_require_pos(&a, 0, "tessera serve [--listen ADDR:PORT] [--base-url URL] [--workers N]") != 0)
+        cli_require_pos(&a, 0, "tessera serve [--listen ADDR:PORT] [--base-url URL] [--workers N] "
+                               "[--trust-proxy ADDR[/BITS],...] [--metrics-token-file FILE]") != 0)
         return CLI_USAGE;
     server_state *st;
     const char *listen = cli_opt(&a, "listen") ? cli_opt(&a, "listen") : "127.0.0.1:8080";

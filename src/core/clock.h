@@ -8,6 +8,7 @@
 int64_t clock_now(void);     /* seconds since the epoch (UTC) */
 int64_t clock_now_ms(void);  /* milliseconds since the epoch (UTC) */
 int64_t clock_mono_ms(void); /* monotonic milliseconds, for intervals */
+int64_t clock_mono_us(void); /* monotonic microseconds, for intervals */
 
 /* Formats t as "YYYY-MM-DDTHH:MM:SSZ" into out[21]. */
 void clock_iso8601(int64_t t, char out[21]);

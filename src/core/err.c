@@ -54,3 +54,11 @@ const char *err_code(err_class cls)
         return "server_error";
     return err_table[cls].code;
 }
+
+const char *err_code_for_status(int status)
+{
+    for (int c = ERR_NONE + 1; c < ERR_CLASS_COUNT; c++)
+        if (err_table[c].status == status)
+            return err_table[c].code;
+    return "server_error";
+}

@@ -45,4 +45,8 @@ int err_http_status(err_class cls);
 /* The JSON "error" code of a class, e.g. "invalid_request". Static string. */
 const char *err_code(err_class cls);
 
+/* The code of the class whose HTTP status is status, e.g. 429 ->
+ * "rate_limited"; "server_error" when no class has it. Static string. */
+const char *err_code_for_status(int status);
+
 #endif

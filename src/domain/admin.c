@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "domain/email.h"
 #include "domain/sessions.h"
+#include "domain/token_limit.h"
 
 /* ---- audit events ---- */
 
@@ -276,7 +277,8 @@ int admin_user_add(const admin_ctx *c, const char *org_id, const char *email, co
 }
 
 int admin_token_create(const admin_ctx *c, const char *org_id, const char *name, const char *type,
-                       int64_t expires_at, store_token *out, char *value, err_t *e)
+                       int64_t expires_at, int64_t rate_rps, int64_t rate_burst, store_token *out,
+                       char *value, err_t *e)
 {
     int64_t now = clock_now();
     if (admin_check_name("token name", name, e) != 0)
@@ -287,6 +289,11 @@ int admin_token_create(const admin_ctx *c, const char *org_id, const char *name,
         return err_set(e, ERR_INVALID_REQUEST, "token expiry must be in the future");
     if (expires_at > now + (int64_t)ADMIN_TOKEN_MAX_DAYS * 86400)
         return err_set(e, ERR_INVALID_REQUEST, "token expiry must be within %d days", ADMIN_TOKEN_MAX_DAYS);
+    if (token_limit_check(rate_rps, rate_burst, e) != 0)
+        return -1;
+    if (rate_rps != STORE_RATE_DEFAULT && strcmp(type, "embed") != 0)
+        return err_set(e, ERR_INVALID_REQUEST,
+                       "rate limits apply to Embed tokens (on the token endpoint)");
     memset(out, 0, sizeof(*out));
     uuid_v4(out->id);
     snprintf(out->org_id, sizeof(out->org_id), "%s", org_id);
@@ -295,6 +302,8 @@ int admin_token_create(const admin_ctx *c, const char *org_id, const char *name,
     snprintf(out->created_by, sizeof(out->created_by), "%s", c->actor ? c->actor : "cli");
     out->created_at = now;
     out->expires_at = expires_at;
+    out->rate_rps = rate_rps;
+    out->rate_burst = rate_burst;
     access_token_generate(type, value, out->prefix, out->hash);
     store_audit a;
     admin_audit_init(&a, c, org_id, "token.created", out->id);
@@ -302,8 +311,14 @@ int admin_token_create(const admin_ctx *c, const char *org_id, const char *name,
     buf_init(&b, sizeof(a.detail) - 1);
     buf_puts(&b, "{\"name\":");
     buf_json_string(&b, name, strlen(name));
-    buf_printf(&b, ",\"type\":\"%s\",\"prefix\":\"%s\",\"expires_at\":%lld}", type, out->prefix,
+    buf_printf(&b, ",\"type\":\"%s\",\"prefix\":\"%s\",\"expires_at\":%lld", type, out->prefix,
                (long long)expires_at);
+    if (rate_rps == STORE_RATE_OFF)
+        buf_puts(&b, ",\"rate_limit\":\"off\"");
+    else if (rate_rps != STORE_RATE_DEFAULT)
+        buf_printf(&b, ",\"rate_limit\":{\"rps\":%lld,\"burst\":%lld}", (long long)rate_rps,
+                   (long long)rate_burst);
+    buf_puts(&b, "}");
     snprintf(a.detail, sizeof(a.detail), "%s", buf_str(&b));
     buf_free(&b);
     if (c->store->ops->token_insert(c->store, out, &a, e) != 0) {

@@ -39,9 +39,12 @@ int admin_org_update(const admin_ctx *c, const char *org_id, const char *name, i
 /* password may be NULL (no console sign-in). role: owner|admin|developer|end-user. */
 int admin_user_add(const admin_ctx *c, const char *org_id, const char *email, const char *name,
                    const char *role, const char *password, store_user *out, err_t *e);
-/* value[ACCESS_TOKEN_LEN + 1] receives the secret: shown once by the caller. */
+/* value[ACCESS_TOKEN_LEN + 1] receives the secret: shown once by the caller.
+ * rate_rps/rate_burst: the token endpoint limit as stored (domain/token_limit.h;
+ * STORE_RATE_DEFAULT, 0 for the default); only Embed tokens may set one. */
 int admin_token_create(const admin_ctx *c, const char *org_id, const char *name, const char *type,
-                       int64_t expires_at, store_token *out, char *value, err_t *e);
+                       int64_t expires_at, int64_t rate_rps, int64_t rate_burst, store_token *out,
+                       char *value, err_t *e);
 int admin_token_revoke(const admin_ctx *c, const char *org_id, const char *token_id, err_t *e);
 int admin_group_create(const admin_ctx *c, const char *org_id, const char *name, store_group *out,
                        err_t *e);

@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/hmap.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/xalloc.h"
 
 #define RECORDER_BATCH_MAX 512
@@ -73,7 +74,9 @@ static void commit_batch(recorder *r, recorder_entry **batch, size_t n, store_se
             audits[na++] = batch[i]->audit;
     }
     err_t e;
+    int64_t start = clock_mono_us();
     int batch_ok = r->store->ops->record_batch(r->store, sessions, ns, audits, na, &e) == 0;
+    metrics_observe(METRIC_STORE_COMMIT, (double)(clock_mono_us() - start) / 1e6);
     if (!batch_ok && n > 1)
         log_msg(LOG_WARN, "session batch not committed; retrying one by one", "error", e.detail, NULL);
     else if (!batch_ok)

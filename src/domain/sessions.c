@@ -95,6 +95,21 @@ static int add_platform_groups(directory *d, const char *org_id, char (*ids)[STO
     return 0;
 }
 
+/* Fills the fields every session audit event shares. */
+static void audit_base(store_audit *a, const char *org_id, const char *actor, const char *action, const char *target,
+                       const session_context *ctx, int64_t now)
+{
+    memset(a, 0, sizeof(*a));
+    uuid_v7(a->id);
+    snprintf(a->org_id, sizeof(a->org_id), "%s", org_id);
+    a->at = now;
+    snprintf(a->actor, sizeof(a->actor), "%s", actor);
+    snprintf(a->action, sizeof(a->action), "%s", action);
+    snprintf(a->target, sizeof(a->target), "%s", target);
+    snprintf(a->client, sizeof(a->client), "%s", ctx->client ? ctx->client : "");
+    snprintf(a->request_id, sizeof(a->request_id), "%s", ctx->request_id ? ctx->request_id : "");
+}
+
 /* Issues a session in org_id; atid is the access token's id, or NULL for a
  * sign-in; actor names who asked, for the audit event. */
 static int issue(directory *d, const jwt_key *signer, const char *org_id, const char *atid,
@@ -164,15 +179,7 @@ static int issue(directory *d, const jwt_key *signer, const char *org_id, const 
     r->expires_at = now + ttl;
 
     store_audit *a = &out->audit;
-    memset(a, 0, sizeof(*a));
-    uuid_v7(a->id);
-    snprintf(a->org_id, sizeof(a->org_id), "%s", org.id);
-    a->at = now;
-    snprintf(a->actor, sizeof(a->actor), "%s", actor);
-    snprintf(a->action, sizeof(a->action), "session.issued");
-    snprintf(a->target, sizeof(a->target), "%s", jti);
-    snprintf(a->client, sizeof(a->client), "%s", ctx->client ? ctx->client : "");
-    snprintf(a->request_id, sizeof(a->request_id), "%s", ctx->request_id ? ctx->request_id : "");
+    audit_base(a, org.id, actor, "session.issued", jti, ctx, now);
     buf_t detail;
     buf_init(&detail, sizeof(a->detail) - 1);
     buf_puts(&detail, "{\"email\":");
@@ -181,6 +188,10 @@ static int issue(directory *d, const jwt_key *signer, const char *org_id, const 
                user_type, gs.n, (long long)(now + ttl));
     if (ctx->idp_id != NULL)
         buf_printf(&detail, ",\"idp_id\":\"%s\"", ctx->idp_id);
+    if (req->correlation_id[0] != '\0') {
+        buf_puts(&detail, ",\"correlation_id\":");
+        buf_json_string(&detail, req->correlation_id, strlen(req->correlation_id));
+    }
     buf_puts(&detail, "}");
     snprintf(a->detail, sizeof(a->detail), "%s", buf_str(&detail));
     buf_free(&detail);
@@ -188,6 +199,51 @@ static int issue(directory *d, const jwt_key *signer, const char *org_id, const 
 out:
     buf_free(&payload);
     return rc;
+}
+
+void sessions_denied_audit(const store_token *tok, const token_request *req, const err_t *why,
+                           const session_context *ctx, int64_t now, store_audit *out)
+{
+    char actor[STORE_EMAIL_MAX];
+    const char *email = req != NULL ? req->email : "";
+    snprintf(actor, sizeof(actor), "token:%s", tok->id);
+    audit_base(out, tok->org_id, actor, "session.denied", email, ctx, now);
+    buf_t detail;
+    buf_init(&detail, sizeof(out->detail) - 1);
+    const char *code = err_code(why->cls);
+    buf_puts(&detail, "{\"reason\":");
+    buf_json_string(&detail, code, strlen(code));
+    buf_puts(&detail, ",\"detail\":");
+    buf_json_string(&detail, why->detail, strnlen(why->detail, 400));
+    if (email[0] != '\0') {
+        buf_puts(&detail, ",\"email\":");
+        buf_json_string(&detail, email, strlen(email));
+    }
+    if (req != NULL && req->correlation_id[0] != '\0') {
+        buf_puts(&detail, ",\"correlation_id\":");
+        buf_json_string(&detail, req->correlation_id, strlen(req->correlation_id));
+    }
+    buf_puts(&detail, "}");
+    snprintf(out->detail, sizeof(out->detail), "%s", buf_str(&detail));
+    buf_free(&detail);
+}
+
+void sessions_refreshed_audit(const json_t *claims, const session_context *ctx, int64_t now, store_audit *out)
+{
+    session_ref ref;
+    const char *email = json_string_value(json_object_get(claims, "user_email"));
+    char actor[STORE_EMAIL_MAX];
+    sessions_ref_of(claims, &ref);
+    snprintf(actor, sizeof(actor), "%s%s", ref.atid[0] ? "token:" : "", ref.atid[0] ? ref.atid : (email ? email : ""));
+    audit_base(out, ref.org_id, actor, "session.refreshed", ref.jti, ctx, now);
+    buf_t detail;
+    buf_init(&detail, sizeof(out->detail) - 1);
+    buf_puts(&detail, "{\"email\":");
+    buf_json_string(&detail, email ? email : "", email ? strlen(email) : 0);
+    buf_printf(&detail, ",\"user_id\":\"%s\",\"user_type\":\"%s\",\"expires_at\":%lld}", ref.user_id, ref.user_type,
+               (long long)ref.expires_at);
+    snprintf(out->detail, sizeof(out->detail), "%s", buf_str(&detail));
+    buf_free(&detail);
 }
 
 int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,

@@ -49,6 +49,19 @@ int sessions_issue(directory *d, const jwt_key *signer, const store_token *tok,
                    const token_request *req, const session_context *ctx, int64_t now,
                    session_issued *out, err_t *e);
 
+/* The audit event of a refused token request whose access token was valid
+ * (tok): session.denied, target the request's email when it was parsed
+ * (req may be NULL), detail {reason: the error code, detail, email?,
+ * correlation_id?}. Never a secret: details never echo tokens. Refusals
+ * without a valid access token are logged and counted, not audited (an
+ * anonymous flood must not grow the database). */
+void sessions_denied_audit(const store_token *tok, const token_request *req, const err_t *why,
+                           const session_context *ctx, int64_t now, store_audit *out);
+
+/* The audit event of an open embed switching to a new session (the host's
+ * TOKEN_CHANGE): session.refreshed, from the verified claims. */
+void sessions_refreshed_audit(const json_t *claims, const session_context *ctx, int64_t now, store_audit *out);
+
 /* Issues a session for a platform user who signed in with a password
  * (private embeds): no access token, so the token has no "atid". */
 int sessions_issue_signin(directory *d, const jwt_key *signer, const store_user *user,

@@ -76,6 +76,26 @@ static int parse_groups(json_t *root, token_request *out, err_t *e)
     return 0;
 }
 
+/* The host's correlation id for audit events and webhooks: metadata's
+ * correlationId, else its externalUserId, when a short printable string. */
+static void correlation_of(json_t *metadata, char out[TOKEN_REQ_MAX_CORRELATION + 1])
+{
+    static const char *const keys[] = {"correlationId", "externalUserId"};
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        json_t *v = json_object_get(metadata, keys[i]);
+        const char *s = json_string_value(v);
+        size_t n = s ? json_string_length(v) : 0;
+        int ok = n > 0 && n <= TOKEN_REQ_MAX_CORRELATION;
+        for (size_t k = 0; ok && k < n; k++)
+            ok = (unsigned char)s[k] >= 0x20 && s[k] != 0x7f;
+        if (ok) {
+            memcpy(out, s, n + 1);
+            return;
+        }
+    }
+}
+
 static int parse_metadata(const char *body, size_t len, json_t *root, token_request *out, err_t *e)
 {
     json_t *v = member(root, "metadata");
@@ -90,6 +110,7 @@ static int parse_metadata(const char *body, size_t len, json_t *root, token_requ
         return err_set(e, ERR_INVALID_REQUEST, "metadata is larger than %d bytes", TOKEN_REQ_MAX_METADATA);
     out->metadata_raw = body + off;
     out->metadata_len = vlen;
+    correlation_of(v, out->correlation_id);
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #define TOKEN_REQ_MAX_GROUPS 100
 #define TOKEN_REQ_MAX_METADATA 8192 /* bytes of the metadata object's JSON text */
 #define TOKEN_REQ_MAX_NAME 200      /* bytes */
+#define TOKEN_REQ_MAX_CORRELATION 128
 
 typedef struct {
     char email[STORE_EMAIL_MAX]; /* normalised */
@@ -19,6 +20,7 @@ typedef struct {
     size_t ngroups;
     const char *metadata_raw;    /* points into the body; NULL when absent */
     size_t metadata_len;
+    char correlation_id[TOKEN_REQ_MAX_CORRELATION + 1]; /* metadata.correlationId or .externalUserId, else "" */
     int platform_user;           /* isSuperblocksUser / isSuperblocks */
     int has_subject_token;       /* token exchange: subject_token with a known type */
     char subject_token[STORE_SUBJECT_TOKEN_MAX + 1]; /* a secret: never log it */

@@ -99,9 +99,32 @@ static int is_http_url(const char *url)
     return strncasecmp(url, "https://", 8) == 0 || strncasecmp(url, "http://", 7) == 0;
 }
 
+typedef struct {
+    int (*cancelled)(void *ctx);
+    void *ctx;
+    int hit;
+} cancel_check;
+
+/* libcurl's progress callback: nonzero aborts the transfer. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    cancel_check *c = arg;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    c->hit = c->cancelled(c->ctx) != 0;
+    return c->hit;
+}
+
 int http_client_perform(const http_client_request *req, const char *const *keep_headers,
                         http_client_response *resp, err_t *e)
 {
+    return http_client_perform_cancellable(req, keep_headers, NULL, NULL, resp, e);
+}
+
+int http_client_perform_cancellable(const http_client_request *req, const char *const *keep_headers,
+                                    int (*cancelled)(void *ctx), void *ctx, http_client_response *resp,
+                                    err_t *e)
+{
+    cancel_check cancel = {cancelled, ctx, 0};
     memset(resp, 0, sizeof(*resp));
     buf_init(&resp->body, req->max_response + 1);
     if (!is_http_url(req->url))
@@ -130,6 +153,11 @@ int http_client_perform(const http_client_request *req, const char *const *keep_
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "tessera");
+    if (cancelled != NULL) {
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &cancel);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    }
     if (req->body != NULL) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
@@ -137,7 +165,9 @@ int http_client_perform(const http_client_request *req, const char *const *keep_
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     }
     CURLcode cc = curl_easy_perform(curl);
-    if (t.too_large) {
+    if (cancel.hit) {
+        err_set(e, ERR_UNAVAILABLE, "cancelled");
+    } else if (t.too_large) {
         err_set(e, ERR_TOO_LARGE, "the response is larger than %zu bytes", req->max_response);
     } else if (cc == CURLE_OPERATION_TIMEDOUT) {
         err_set(e, ERR_UNAVAILABLE, "no response within %ld ms", req->timeout_ms);

@@ -48,6 +48,13 @@ void http_client_global_cleanup(void);
 int http_client_perform(const http_client_request *req, const char *const *keep_headers,
                         http_client_response *resp, err_t *e);
 
+/* Like http_client_perform, and cancelled(ctx) is polled during the
+ * transfer (at least once a second): nonzero aborts it with ERR_UNAVAILABLE
+ * ("cancelled"), so a thread stopping is not held by a slow server. */
+int http_client_perform_cancellable(const http_client_request *req, const char *const *keep_headers,
+                                    int (*cancelled)(void *ctx), void *ctx, http_client_response *resp,
+                                    err_t *e);
+
 void http_client_response_free(http_client_response *resp);
 
 #endif

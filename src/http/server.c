@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/hex.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -41,6 +42,9 @@ struct http_request {
     int nhdr;
     char client[INET6_ADDRSTRLEN];
     char request_id[17];
+    int64_t start_us;  /* monotonic, when the request line arrived */
+    const char *route; /* not owned: the metrics label (http_set_route) */
+    int sent;          /* the reply was queued */
 };
 
 typedef struct {
@@ -56,6 +60,7 @@ struct http_server {
     int port;
     char address[80];
     unsigned inflight; /* atomic */
+    http_proxies proxies; /* copy of *cfg.trusted_proxies */
 };
 
 /* ---- request lifecycle ---- */
@@ -67,6 +72,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     r->conn = conn;
     r->server = slot->server;
     r->worker = slot->worker;
+    r->start_us = clock_mono_us();
     r->uri = xstrdup(uri);
     const char *q = strchr(r->uri, '?');
     r->path = q ? xstrndup(r->uri, (size_t)(q - r->uri)) : xstrdup(r->uri);
@@ -108,8 +114,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)cls;
     (void)conn;
     (void)toe;
-    if (*con_cls)
-        request_free(*con_cls);
+    http_request *r = *con_cls;
+    if (r != NULL && r->sent && r->server->cfg.completed != NULL)
+        r->server->cfg.completed(r->server->cfg.app, r, r->status,
+                                 (double)(clock_mono_us() - r->start_us) / 1e6);
+    if (r)
+        request_free(r);
     *con_cls = NULL;
 }
 
@@ -152,6 +162,7 @@ static enum MHD_Result queue_reply(http_request *r)
         MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
+    r->sent = ret == MHD_YES;
     return ret;
 }
 
@@ -203,6 +214,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->state == REQ_NEW) {
         r->method = method;
         r->state = REQ_READING;
+        if (slot->server->proxies.n > 0) {
+            char peer[INET6_ADDRSTRLEN];
+            memcpy(peer, r->client, sizeof(peer));
+            const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+            http_forwarded_client(&slot->server->proxies, peer, xff, r->client, sizeof(r->client));
+        }
         if (slot->server->cfg.body_limit != NULL) {
             r->body_limit = slot->server->cfg.body_limit(method, r->path);
             buf_init(&r->body, r->body_limit);
@@ -320,6 +337,9 @@ http_server *http_server_start(const http_config *cfg, err_t *e)
         return NULL;
     http_server *s = xcalloc(1, sizeof(*s));
     s->cfg = *cfg;
+    if (cfg->trusted_proxies != NULL)
+        s->proxies = *cfg->trusted_proxies;
+    s->cfg.trusted_proxies = NULL; /* the copy above is what is used */
     s->ndaemons = cfg->workers ? cfg->workers : 1;
     s->daemons = xcalloc(s->ndaemons, sizeof(*s->daemons));
     s->slots = xcalloc(s->ndaemons, sizeof(*s->slots));
@@ -421,6 +441,21 @@ const char *http_client(const http_request *r)
 const char *http_request_id(const http_request *r)
 {
     return r->request_id;
+}
+
+void http_set_route(http_request *r, const char *route)
+{
+    r->route = route;
+}
+
+const char *http_route(const http_request *r)
+{
+    return r->route;
+}
+
+int http_status(const http_request *r)
+{
+    return r->status;
 }
 
 const char *http_body(const http_request *r, size_t *len)

@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "http/forwarded.h"
 
 #define HTTP_MAX_BODY (64 * 1024)
 #define HTTP_MAX_HEADER_BYTES (16 * 1024) /* over it: JSON 431 */
@@ -34,6 +35,13 @@ typedef struct {
     unsigned idle_timeout_seconds; /* closes connections idle (or slow) this long */
     /* The largest body accepted for method + path; NULL = HTTP_MAX_BODY. */
     size_t (*body_limit)(const char *method, const char *path);
+    /* Reverse proxies whose X-Forwarded-For is believed (http/forwarded.h);
+     * NULL or empty = none. Copied. */
+    const http_proxies *trusted_proxies;
+    /* Called on the worker thread once a reply has been sent (not for
+     * connections that ended without one), with its status and the seconds
+     * since the request line arrived; NULL = nothing. req is still valid. */
+    void (*completed)(void *app, http_request *req, int status, double seconds);
 } http_config;
 
 /* Checks a --listen value without binding. 0, or -1 with ERR_INVALID_REQUEST. */
@@ -55,9 +63,17 @@ const char *http_method(const http_request *r);
 const char *http_path(const http_request *r);      /* raw path, no query, not decoded */
 const char *http_query(const http_request *r);     /* raw query without '?', "" if none */
 const char *http_header(const http_request *r, const char *name); /* NULL if absent */
-const char *http_client(const http_request *r);    /* client IP address text */
+/* Client IP address text: the connection's peer, or with trusted proxies
+ * the address they forwarded (http/forwarded.h). */
+const char *http_client(const http_request *r);
 const char *http_request_id(const http_request *r);
 const char *http_body(const http_request *r, size_t *len);
+/* A label for the request's metrics, e.g. the route pattern that matched:
+ * a string that outlives the request (not copied). NULL until set. */
+void http_set_route(http_request *r, const char *route);
+const char *http_route(const http_request *r);
+/* The status of the reply set so far, 0 before one is set. */
+int http_status(const http_request *r);
 
 /* ---- replies ---- */
 /* Adds a response header (copied). Call before http_reply*. */

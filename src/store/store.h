@@ -40,6 +40,8 @@
 #define STORE_URL_MAX 1024
 #define STORE_JWKS_MAX 16384         /* an inline JWKS, JSON text */
 #define STORE_SUBJECT_TOKEN_MAX 8192 /* longest subject token kept */
+#define STORE_SWEEP_FIRST 3600       /* seconds the first expiry sweep looks back */
+#define STORE_SWEEP_MAX 60           /* seconds one expiry sweep covers at most */
 
 typedef struct {
     char id[STORE_ID_MAX];
@@ -72,7 +74,14 @@ typedef struct {
     int64_t expires_at;
     int64_t last_used_at;          /* 0 = never */
     int64_t revoked_at;            /* 0 = not revoked */
+    /* Token endpoint limit: rate_rps STORE_RATE_DEFAULT (0) = the default,
+     * STORE_RATE_OFF = none, > 0 = requests/s with a burst of rate_burst. */
+    int64_t rate_rps;
+    int64_t rate_burst;
 } store_token;
+
+#define STORE_RATE_DEFAULT 0
+#define STORE_RATE_OFF (-1)
 
 typedef struct {
     char id[STORE_ID_MAX];
@@ -212,6 +221,47 @@ typedef struct {
     char id[64];                   /* id of the changed row (group id for grant/member, kid for key) */
 } store_change;
 
+/* A webhook of an org (006): where its session lifecycle events are POSTed
+ * (domain/webhooks.h). cursor is the audit-log position (store_audit_entry.seq)
+ * of the last event dealt with; the deliverer moves it, the admin does not. */
+typedef struct {
+    char id[STORE_ID_MAX];
+    char org_id[STORE_ID_MAX];
+    char url[STORE_URL_MAX];
+    unsigned char secret_sealed[128]; /* AES-GCM box of the signing secret, aad = id */
+    size_t secret_sealed_len;
+    char events[128];              /* comma-separated event types, e.g. "session.created,session.revoked" */
+    int enabled;
+    int64_t cursor;
+    int64_t failures;              /* consecutive failed attempts at the next event */
+    int64_t next_attempt_at;       /* seconds; no attempt before (0 = any time) */
+    char last_error[256];          /* of the last failed attempt, "" after a success */
+    int64_t created_at;
+} store_webhook;
+
+#define STORE_WEBHOOK_DELIVERIES_KEPT 1000 /* per webhook; older ones are pruned */
+
+/* One attempt to deliver an event to a webhook. */
+typedef struct {
+    char id[STORE_ID_MAX];
+    char org_id[STORE_ID_MAX];
+    char webhook_id[STORE_ID_MAX];
+    char event_id[STORE_ID_MAX];   /* the audit event's id (the payload's "id") */
+    char event_type[32];           /* e.g. session.created, webhook.ping */
+    int64_t attempt;               /* 1, 2, ... for this event */
+    int64_t status_code;           /* HTTP status, 0 = no response */
+    char error[256];               /* "" when delivered */
+    int64_t duration_ms;
+    int64_t at;                    /* seconds */
+} store_webhook_delivery;
+
+/* An audit event with its position in the audit log: positions grow in
+ * commit order (SQLite: the rowid; one writer at a time). */
+typedef struct {
+    int64_t seq;
+    store_audit audit;
+} store_audit_entry;
+
 typedef struct store store;
 typedef int (*store_each_fn)(void *ctx, const void *rec);
 
@@ -253,6 +303,10 @@ typedef struct {
                         const store_audit *audit, err_t *e);
     /* Sets last_used_at for many tokens in one transaction (no change-log row). */
     int (*token_touch)(store *s, const char *const *ids, size_t n, int64_t at, err_t *e);
+    /* Sets rate_rps and rate_burst of the token (t->org_id, t->id); the
+     * other fields of t are ignored. Change ("token", id). ERR_NOT_FOUND if
+     * absent. */
+    int (*token_set_rate_limit)(store *s, const store_token *t, const store_audit *audit, err_t *e);
 
     int (*group_insert)(store *s, const store_group *g, const store_audit *audit, err_t *e);
     int (*group_get)(store *s, const char *org_id, const char *id, store_group *out, err_t *e);
@@ -324,6 +378,15 @@ typedef struct {
                               store_each_fn fn, void *ctx, err_t *e);
     /* Revoked sessions (any org) not expired at now: what every node keeps in memory. */
     int (*session_revoked_each)(store *s, int64_t now, store_each_fn fn, void *ctx, err_t *e);
+    /* Audits the sessions that expired: one "session.expired" event (actor
+     * "system", target the jti, at its expiry, id derived from the jti so a
+     * window swept twice writes nothing twice) for every unrevoked session
+     * with expires_at in (done, until], where done is where the last sweep
+     * stopped (the first starts at up_to - STORE_SWEEP_FIRST) and until is
+     * up_to, at most STORE_SWEEP_MAX later than done. Records until in
+     * *done_until (call again while it is below up_to); *count gets the
+     * number of events written. No change-log rows. */
+    int (*session_expiry_sweep)(store *s, int64_t up_to, int64_t *count, int64_t *done_until, err_t *e);
 
     /* Console sessions (web console sign-in). No change-log rows; the audit
      * event, when given, is written in the same transaction. A session belongs
@@ -382,6 +445,42 @@ typedef struct {
     int (*change_latest)(store *s, int64_t *seq, err_t *e);
     /* Changes with seq > after, in seq order (rec is a const store_change *). */
     int (*changes_since)(store *s, int64_t after, store_each_fn fn, void *ctx, err_t *e);
+
+    /* Webhooks (006). Change ("webhook", id) on insert, update and delete.
+     * Insert ignores w->cursor, failures, next_attempt_at and last_error: the
+     * cursor starts at the end of the audit log (a new webhook gets the events
+     * committed after it). Update replaces url, events, enabled and the sealed
+     * secret, clears the backoff (failures, next_attempt_at, last_error), and
+     * moves the cursor to the end of the audit log when it enables a disabled
+     * webhook (events of the disabled time are not delivered). Delete takes
+     * the delivery log with it. */
+    int (*webhook_insert)(store *s, const store_webhook *w, const store_audit *audit, err_t *e);
+    int (*webhook_get)(store *s, const char *org_id, const char *id, store_webhook *out, err_t *e);
+    int (*webhook_each)(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e);
+    /* Every org's enabled webhooks with next_attempt_at <= now that have an
+     * audit event of their org after their cursor: the deliverer's work. */
+    int (*webhook_due)(store *s, int64_t now, store_each_fn fn, void *ctx, err_t *e);
+    int (*webhook_update)(store *s, const store_webhook *w, const store_audit *audit, err_t *e);
+    int (*webhook_delete)(store *s, const char *org_id, const char *id, const store_audit *audit,
+                          err_t *e);
+    /* The deliverer's progress, in one transaction without change row or
+     * audit event: logs d (when not NULL; pruned to the newest
+     * STORE_WEBHOOK_DELIVERIES_KEPT of the webhook), then sets cursor,
+     * failures, next_attempt_at and last_error of (w->org_id, w->id) if its
+     * cursor is still expected_cursor. *applied = 0 when it was not (an admin
+     * or another node moved it meanwhile: nothing but d is written).
+     * ERR_INVALID_REQUEST when d names a webhook that is gone. */
+    int (*webhook_progress)(store *s, const store_webhook *w, int64_t expected_cursor,
+                            const store_webhook_delivery *d, int *applied, err_t *e);
+    /* Logs d alone (a test ping), pruned like webhook_progress. */
+    int (*webhook_delivery_insert)(store *s, const store_webhook_delivery *d, err_t *e);
+    /* The newest `limit` deliveries of (org_id, webhook_id), newest first. */
+    int (*webhook_delivery_each)(store *s, const char *org_id, const char *webhook_id, size_t limit,
+                                 store_each_fn fn, void *ctx, err_t *e);
+    /* At most `limit` audit events of org_id (required) after position
+     * `after`, in commit order (rec is a const store_audit_entry *). */
+    int (*audit_after)(store *s, const char *org_id, int64_t after, size_t limit, store_each_fn fn,
+                       void *ctx, err_t *e);
 } store_ops;
 
 struct store {

@@ -20,13 +20,16 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/assets.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/uuid.h"
 #include "core/xalloc.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -39,7 +42,7 @@
 #define USER_COLS "id, org_id, email, name, role, password_hash, created_at"
 #define TOKEN_COLS                                                                                 \
     "id, org_id, name, type, prefix, hash, created_by, created_at, expires_at, last_used_at, "     \
-    "revoked_at"
+    "revoked_at, rate_limit_rps, rate_limit_burst"
 #define GROUP_COLS "id, org_id, name, created_at"
 #define GRANT_COLS "org_id, group_id, app_id, permission"
 #define MEMBER_COLS "org_id, group_id, user_id"
@@ -88,6 +91,7 @@ enum {
     Q_TOKEN_EACH_ALL,
     Q_TOKEN_REVOKE,
     Q_TOKEN_TOUCH,
+    Q_TOKEN_SET_RATE,
     Q_GROUP_INSERT,
     Q_GROUP_GET,
     Q_GROUP_EACH_ORG,
@@ -125,6 +129,10 @@ enum {
     Q_SESSION_REVOKE_EMAIL,
     Q_SESSION_EACH_EMAIL,
     Q_SESSION_REVOKED_EACH,
+    Q_SWEEP_GET,
+    Q_SWEEP_SET,
+    Q_SWEEP_EXPIRED,
+    Q_SWEEP_AUDIT,
     Q_CONSOLE_PURGE,
     Q_CONSOLE_INSERT,
     Q_CONSOLE_GET,
@@ -144,6 +152,18 @@ enum {
     Q_SUBJECT_INSERT,
     Q_SUBJECT_GET,
     Q_SUBJECT_PURGE,
+    Q_WEBHOOK_INSERT,
+    Q_WEBHOOK_GET,
+    Q_WEBHOOK_EACH_ORG,
+    Q_WEBHOOK_EACH_ALL,
+    Q_WEBHOOK_DUE,
+    Q_WEBHOOK_UPDATE,
+    Q_WEBHOOK_DELETE,
+    Q_WEBHOOK_PROGRESS,
+    Q_DELIVERY_INSERT,
+    Q_DELIVERY_PRUNE,
+    Q_DELIVERY_EACH,
+    Q_AUDIT_AFTER,
     Q_COUNT
 };
 
@@ -247,7 +267,7 @@ static const query q_table[Q_COUNT] = {
 
     [Q_TOKEN_INSERT] = {.name = "token_insert",
                         .sql = "INSERT INTO access_tokens (" TOKEN_COLS
-                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                         .entity = "access token",
                         .conflict = "an access token with this id or hash already exists",
                         .missing = "referenced org does not exist"},
@@ -271,6 +291,10 @@ static const query q_table[Q_COUNT] = {
         {.name = "token_touch",
          .sql = "UPDATE access_tokens SET last_used_at = ?2 WHERE id = ?1 AND last_used_at < ?2",
          .entity = "access token"},
+    [Q_TOKEN_SET_RATE] = {.name = "token_set_rate_limit",
+                          .sql = "UPDATE access_tokens SET rate_limit_rps = ?3, rate_limit_burst = ?4 "
+                                 "WHERE org_id = ?1 AND id = ?2",
+                          .entity = "access token"},
 
     [Q_GROUP_INSERT] = {.name = "group_insert",
                         .sql = "INSERT INTO groups (" GROUP_COLS ") VALUES (?1, ?2, ?3, ?4)",
@@ -411,6 +435,16 @@ static const query q_table[Q_COUNT] = {
     [Q_SESSION_EACH_EMAIL] = {.name = "session_each_email",
                               .sql = "SELECT " SESSION_COLS " FROM sessions WHERE org_id = ?1 AND email = ?2 "
                                      "AND expires_at > ?3 ORDER BY issued_at DESC, rowid DESC LIMIT 1000"},
+    [Q_SWEEP_GET] = {.name = "session_expiry_sweep", .sql = "SELECT done_until FROM sweeps WHERE name = ?1"},
+    [Q_SWEEP_SET] = {.name = "session_expiry_sweep",
+                     .sql = "INSERT INTO sweeps (name, done_until) VALUES (?1, ?2) "
+                            "ON CONFLICT (name) DO UPDATE SET done_until = excluded.done_until"},
+    [Q_SWEEP_EXPIRED] = {.name = "session_expiry_sweep",
+                         .sql = "SELECT " SESSION_COLS " FROM sessions WHERE expires_at > ?1 AND expires_at <= ?2 "
+                                "AND revoked_at = 0"},
+    [Q_SWEEP_AUDIT] = {.name = "session_expiry_sweep",
+                       .sql = "INSERT OR IGNORE INTO audit_events (" AUDIT_COLS
+                              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
     [Q_SESSION_REVOKED_EACH] = {.name = "session_revoked_each",
                                 .sql = "SELECT " SESSION_COLS " FROM sessions WHERE revoked_at != 0 "
                                        "AND expires_at > ?1"},
@@ -496,6 +530,64 @@ static const query q_table[Q_COUNT] = {
                                 "SELECT 1 FROM sessions s LEFT JOIN access_tokens t ON t.id = s.atid "
                                 "WHERE s.jti = subject_tokens.jti AND (s.revoked_at != 0 OR t.revoked_at != 0))",
                          .entity = "subject token"},
+
+    /* Webhooks (006). The audit log's end is its highest rowid (commit order). */
+#define WEBHOOK_COLS                                                                               \
+    "id, org_id, url, secret_sealed, events, enabled, cursor, failures, next_attempt_at, "         \
+    "last_error, created_at"
+#define DELIVERY_COLS                                                                              \
+    "id, org_id, webhook_id, event_id, event_type, attempt, status_code, error, duration_ms, at"
+#define AUDIT_END "(SELECT COALESCE(MAX(rowid), 0) FROM audit_events)"
+    [Q_WEBHOOK_INSERT] = {.name = "webhook_insert",
+                          .sql = "INSERT INTO webhooks (" WEBHOOK_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                                 AUDIT_END ", 0, 0, '', ?7)",
+                          .entity = "webhook",
+                          .missing = "referenced org does not exist"},
+    [Q_WEBHOOK_GET] = {.name = "webhook_get",
+                       .sql = "SELECT " WEBHOOK_COLS " FROM webhooks WHERE org_id = ?1 AND id = ?2",
+                       .entity = "webhook"},
+    [Q_WEBHOOK_EACH_ORG] = {.name = "webhook_each",
+                            .sql = "SELECT " WEBHOOK_COLS " FROM webhooks WHERE org_id = ?1 ORDER BY rowid"},
+    [Q_WEBHOOK_EACH_ALL] = {.name = "webhook_each",
+                            .sql = "SELECT " WEBHOOK_COLS " FROM webhooks ORDER BY rowid"},
+    /* One audit_events_org probe per enabled webhook. */
+    [Q_WEBHOOK_DUE] = {.name = "webhook_due",
+                       .sql = "SELECT " WEBHOOK_COLS " FROM webhooks w WHERE enabled = 1 AND next_attempt_at <= ?1 "
+                              "AND EXISTS (SELECT 1 FROM audit_events a WHERE a.org_id = w.org_id "
+                              "AND a.rowid > w.cursor) ORDER BY rowid"},
+    /* The right-hand sides see the row as it was: "enabled = 0" is before. */
+    [Q_WEBHOOK_UPDATE] = {.name = "webhook_update",
+                          .sql = "UPDATE webhooks SET url = ?3, secret_sealed = ?4, events = ?5, "
+                                 "cursor = CASE WHEN enabled = 0 AND ?6 != 0 THEN " AUDIT_END
+                                 " ELSE cursor END, enabled = ?6, failures = 0, next_attempt_at = 0, "
+                                 "last_error = '' WHERE org_id = ?2 AND id = ?1",
+                          .entity = "webhook"},
+    [Q_WEBHOOK_DELETE] = {.name = "webhook_delete",
+                          .sql = "DELETE FROM webhooks WHERE org_id = ?1 AND id = ?2",
+                          .entity = "webhook"},
+    /* Compare-and-set on the cursor: a concurrent admin change or node wins. */
+    [Q_WEBHOOK_PROGRESS] = {.name = "webhook_progress",
+                            .sql = "UPDATE webhooks SET cursor = ?4, failures = ?5, next_attempt_at = ?6, "
+                                   "last_error = ?7 WHERE org_id = ?1 AND id = ?2 AND cursor = ?3",
+                            .entity = "webhook"},
+    [Q_DELIVERY_INSERT] = {.name = "webhook_delivery_insert",
+                           .sql = "INSERT INTO webhook_deliveries (" DELIVERY_COLS
+                                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                           .entity = "webhook delivery",
+                           .missing = "referenced webhook does not exist in this org"},
+    /* Everything older than the newest ?2 deliveries of webhook ?1. */
+    [Q_DELIVERY_PRUNE] = {.name = "webhook_delivery_insert",
+                          .sql = "DELETE FROM webhook_deliveries WHERE webhook_id = ?1 AND rowid <= "
+                                 "(SELECT rowid FROM webhook_deliveries WHERE webhook_id = ?1 "
+                                 "ORDER BY rowid DESC LIMIT 1 OFFSET ?2)"},
+    [Q_DELIVERY_EACH] = {.name = "webhook_delivery_each",
+                         .sql = "SELECT " DELIVERY_COLS " FROM webhook_deliveries WHERE org_id = ?1 "
+                                "AND webhook_id = ?2 ORDER BY rowid DESC LIMIT ?3"},
+    /* Served by audit_events_org: (org_id) index entries are in rowid order. */
+    [Q_AUDIT_AFTER] = {.name = "audit_after",
+                       .sql = "SELECT " AUDIT_COLS ", rowid FROM audit_events WHERE org_id = ?1 "
+                              "AND rowid > ?2 ORDER BY rowid LIMIT ?3"},
+#undef AUDIT_END
 };
 
 /* ---- the handle ---- */
@@ -772,6 +864,8 @@ static int read_token(sqlite3_stmt *st, void *rec, err_t *e)
     t->expires_at = sqlite3_column_int64(st, 8);
     t->last_used_at = sqlite3_column_int64(st, 9);
     t->revoked_at = sqlite3_column_int64(st, 10);
+    t->rate_rps = sqlite3_column_int64(st, 11);
+    t->rate_burst = sqlite3_column_int64(st, 12);
     return 0;
 }
 
@@ -1022,6 +1116,18 @@ static void bind_token(sqlite3_stmt *st, const void *rec)
     bind_int(st, 9, t->expires_at);
     bind_int(st, 10, t->last_used_at);
     bind_int(st, 11, t->revoked_at);
+    bind_int(st, 12, t->rate_rps);
+    bind_int(st, 13, t->rate_burst);
+}
+
+/* The columns token_set_rate_limit changes. */
+static void bind_token_rate(sqlite3_stmt *st, const void *rec)
+{
+    const store_token *t = rec;
+    bind_field(st, 1, t->org_id);
+    bind_field(st, 2, t->id);
+    bind_int(st, 3, t->rate_rps);
+    bind_int(st, 4, t->rate_burst);
 }
 
 static void bind_group(sqlite3_stmt *st, const void *rec)
@@ -1490,6 +1596,14 @@ static int touch_body(store_sqlite *ss, const void *arg, err_t *e)
     return 0;
 }
 
+static int sq_token_set_rate_limit(store *s, const store_token *t, const store_audit *audit,
+                                   err_t *e)
+{
+    one_stmt o = {Q_TOKEN_SET_RATE, bind_token_rate, t, 1};
+    write_meta m = {"token", t->org_id, t->id, audit};
+    return write_run(from(s), one_stmt_body, &o, &m, e);
+}
+
 /* Unknown ids are skipped: the token may have been deleted meanwhile. */
 static int sq_token_touch(store *s, const char *const *ids, size_t n, int64_t at, err_t *e)
 {
@@ -1921,6 +2035,101 @@ static int sq_session_revoked_each(store *s, int64_t now, store_each_fn fn, void
     return fetch_each(ss, Q_SESSION_REVOKED_EACH, read_session, &rec, fn, ctx, e);
 }
 
+/* ---- the session.expired sweep ---- */
+
+#define SWEEP_NAME "session.expired"
+
+typedef struct {
+    int64_t up_to;
+    int64_t count;
+    int64_t done_until;
+} sweep_args;
+
+static void bind_sweep_window(sqlite3_stmt *st, const void *rec)
+{
+    const int64_t *w = rec;
+    bind_int(st, 1, w[0]);
+    bind_int(st, 2, w[1]);
+}
+
+static void bind_sweep_set(sqlite3_stmt *st, const void *rec)
+{
+    bind_text(st, 1, SWEEP_NAME);
+    bind_int(st, 2, *(const int64_t *)rec);
+}
+
+/* The audit event of one expired session; its id is derived from the jti. */
+static void expired_event(const store_session *s, store_audit *a)
+{
+    buf_t detail;
+    memset(a, 0, sizeof(*a));
+    uuid_from_name(SWEEP_NAME, s->jti, a->id);
+    snprintf(a->org_id, sizeof(a->org_id), "%s", s->org_id);
+    a->at = s->expires_at;
+    snprintf(a->actor, sizeof(a->actor), "system");
+    snprintf(a->action, sizeof(a->action), "session.expired");
+    snprintf(a->target, sizeof(a->target), "%s", s->jti);
+    buf_init(&detail, sizeof(a->detail) - 1);
+    buf_puts(&detail, "{\"email\":");
+    buf_json_string(&detail, s->email, strlen(s->email));
+    buf_printf(&detail, ",\"user_id\":\"%s\",\"user_type\":\"%s\"}", s->user_id, s->user_type);
+    snprintf(a->detail, sizeof(a->detail), "%s", buf_str(&detail));
+    buf_free(&detail);
+}
+
+static int sweep_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    sweep_args *a = (sweep_args *)arg;
+    int64_t window[2] = {a->up_to - STORE_SWEEP_FIRST, 0};
+    sqlite3_stmt *st = stmt_get(ss, Q_SWEEP_GET, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, SWEEP_NAME);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        window[0] = sqlite3_column_int64(st, 0);
+    stmt_release(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(Q_SWEEP_GET, rc, e);
+    window[1] = a->up_to < window[0] + STORE_SWEEP_MAX ? a->up_to : window[0] + STORE_SWEEP_MAX;
+    a->done_until = window[0];
+    if (window[1] <= window[0])
+        return 0;
+    if ((st = stmt_get(ss, Q_SWEEP_EXPIRED, e)) == NULL)
+        return -1;
+    bind_sweep_window(st, window);
+    store_session s;
+    err_t why;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_audit ev;
+        if (read_session(st, &s, &why) != 0)
+            continue;
+        expired_event(&s, &ev);
+        if (exec_bound(ss, Q_SWEEP_AUDIT, bind_audit, &ev, 0, e) != 0) {
+            stmt_release(st);
+            return -1;
+        }
+        a->count += sqlite3_changes(ss->db);
+    }
+    stmt_release(st);
+    if (rc != SQLITE_DONE)
+        return fail(Q_SWEEP_EXPIRED, rc, e);
+    a->done_until = window[1];
+    return exec_bound(ss, Q_SWEEP_SET, bind_sweep_set, &window[1], 0, e);
+}
+
+static int sq_session_expiry_sweep(store *s, int64_t up_to, int64_t *count, int64_t *done_until, err_t *e)
+{
+    sweep_args a = {up_to, 0, 0};
+    write_meta m = {NULL, NULL, NULL, NULL};
+    *count = 0;
+    if (write_run(from(s), sweep_body, &a, &m, e) != 0)
+        return -1;
+    *count = a.count;
+    *done_until = a.done_until;
+    return 0;
+}
+
 static void bind_now(sqlite3_stmt *st, const void *rec)
 {
     (void)rec;
@@ -2130,6 +2339,231 @@ static int sq_subject_token_purge(store *s, int64_t now, int64_t *deleted, err_t
     return 0;
 }
 
+/* ---- webhooks ---- */
+
+static int read_webhook(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_webhook *w = rec;
+    memset(w, 0, sizeof(*w));
+    if (col_text(st, 0, w->id, e) || col_text(st, 1, w->org_id, e) || col_text(st, 2, w->url, e) ||
+        col_blob(st, 3, w->secret_sealed, &w->secret_sealed_len, e) || col_text(st, 4, w->events, e))
+        return -1;
+    w->enabled = sqlite3_column_int64(st, 5) != 0;
+    w->cursor = sqlite3_column_int64(st, 6);
+    w->failures = sqlite3_column_int64(st, 7);
+    w->next_attempt_at = sqlite3_column_int64(st, 8);
+    if (col_text(st, 9, w->last_error, e))
+        return -1;
+    w->created_at = sqlite3_column_int64(st, 10);
+    return 0;
+}
+
+static int read_delivery(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_webhook_delivery *d = rec;
+    memset(d, 0, sizeof(*d));
+    if (col_text(st, 0, d->id, e) || col_text(st, 1, d->org_id, e) || col_text(st, 2, d->webhook_id, e) ||
+        col_text(st, 3, d->event_id, e) || col_text(st, 4, d->event_type, e))
+        return -1;
+    d->attempt = sqlite3_column_int64(st, 5);
+    d->status_code = sqlite3_column_int64(st, 6);
+    if (col_text(st, 7, d->error, e))
+        return -1;
+    d->duration_ms = sqlite3_column_int64(st, 8);
+    d->at = sqlite3_column_int64(st, 9);
+    return 0;
+}
+
+/* AUDIT_COLS, then the rowid. */
+static int read_audit_entry(sqlite3_stmt *st, void *rec, err_t *e)
+{
+    store_audit_entry *a = rec;
+    if (read_audit(st, &a->audit, e) != 0)
+        return -1;
+    a->seq = sqlite3_column_int64(st, 9);
+    return 0;
+}
+
+/* ?1..?6 as in WEBHOOK_COLS (id, org_id, url, secret, events, enabled). */
+static void bind_webhook_update(sqlite3_stmt *st, const void *rec)
+{
+    const store_webhook *w = rec;
+    assert(w->secret_sealed_len <= sizeof(w->secret_sealed));
+    bind_field(st, 1, w->id);
+    bind_field(st, 2, w->org_id);
+    bind_field(st, 3, w->url);
+    int rc = bind_blob(st, 4, w->secret_sealed, w->secret_sealed_len);
+    assert(rc == SQLITE_OK);
+    (void)rc;
+    bind_field(st, 5, w->events);
+    bind_int(st, 6, w->enabled ? 1 : 0);
+}
+
+static void bind_webhook(sqlite3_stmt *st, const void *rec)
+{
+    bind_webhook_update(st, rec);
+    bind_int(st, 7, ((const store_webhook *)rec)->created_at);
+}
+
+static void bind_delivery(sqlite3_stmt *st, const void *rec)
+{
+    const store_webhook_delivery *d = rec;
+    bind_field(st, 1, d->id);
+    bind_field(st, 2, d->org_id);
+    bind_field(st, 3, d->webhook_id);
+    bind_field(st, 4, d->event_id);
+    bind_field(st, 5, d->event_type);
+    bind_int(st, 6, d->attempt);
+    bind_int(st, 7, d->status_code);
+    bind_field(st, 8, d->error);
+    bind_int(st, 9, d->duration_ms);
+    bind_int(st, 10, d->at);
+}
+
+static void bind_delivery_prune(sqlite3_stmt *st, const void *rec)
+{
+    bind_field(st, 1, ((const store_webhook_delivery *)rec)->webhook_id);
+    bind_int(st, 2, STORE_WEBHOOK_DELIVERIES_KEPT);
+}
+
+typedef struct {
+    const store_webhook *w;
+    int64_t expected;
+    const store_webhook_delivery *d;
+    int applied;
+} progress_args;
+
+static void bind_progress(sqlite3_stmt *st, const void *rec)
+{
+    const progress_args *p = rec;
+    bind_field(st, 1, p->w->org_id);
+    bind_field(st, 2, p->w->id);
+    bind_int(st, 3, p->expected);
+    bind_int(st, 4, p->w->cursor);
+    bind_int(st, 5, p->w->failures);
+    bind_int(st, 6, p->w->next_attempt_at);
+    bind_field(st, 7, p->w->last_error);
+}
+
+/* The delivery row, then the log pruned to the newest STORE_WEBHOOK_DELIVERIES_KEPT. */
+static int delivery_write(store_sqlite *ss, const void *arg, err_t *e)
+{
+    return exec_bound(ss, Q_DELIVERY_INSERT, bind_delivery, arg, 0, e) != 0 ||
+                   exec_bound(ss, Q_DELIVERY_PRUNE, bind_delivery_prune, arg, 0, e) != 0
+               ? -1
+               : 0;
+}
+
+static int progress_body(store_sqlite *ss, const void *arg, err_t *e)
+{
+    progress_args *p = (progress_args *)arg;
+    if (p->d != NULL && delivery_write(ss, p->d, e) != 0)
+        return -1;
+    if (exec_bound(ss, Q_WEBHOOK_PROGRESS, bind_progress, p, 0, e) != 0)
+        return -1;
+    p->applied = sqlite3_changes(ss->db) > 0;
+    return 0;
+}
+
+static int sq_webhook_insert(store *s, const store_webhook *w, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"webhook", w->org_id, w->id, audit};
+    return write_one(from(s), Q_WEBHOOK_INSERT, bind_webhook, w, &m, e);
+}
+
+static int sq_webhook_get(store *s, const char *org_id, const char *id, store_webhook *out, err_t *e)
+{
+    return get_in_org(from(s), Q_WEBHOOK_GET, org_id, id, read_webhook, out, id, e);
+}
+
+static int sq_webhook_each(store *s, const char *org_id, store_each_fn fn, void *ctx, err_t *e)
+{
+    store_webhook rec;
+    return each_filtered(from(s), Q_WEBHOOK_EACH_ORG, Q_WEBHOOK_EACH_ALL, org_id, NULL, read_webhook, &rec, fn,
+                         ctx, e);
+}
+
+static int sq_webhook_due(store *s, int64_t now, store_each_fn fn, void *ctx, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    store_webhook rec;
+    sqlite3_stmt *st = stmt_get(ss, Q_WEBHOOK_DUE, e);
+    if (st == NULL)
+        return -1;
+    bind_int(st, 1, now);
+    return fetch_each(ss, Q_WEBHOOK_DUE, read_webhook, &rec, fn, ctx, e);
+}
+
+static int sq_webhook_update(store *s, const store_webhook *w, const store_audit *audit, err_t *e)
+{
+    write_meta m = {"webhook", w->org_id, w->id, audit};
+    one_stmt one = {Q_WEBHOOK_UPDATE, bind_webhook_update, w, 1};
+    return write_run(from(s), one_stmt_body, &one, &m, e);
+}
+
+static int sq_webhook_delete(store *s, const char *org_id, const char *id, const store_audit *audit, err_t *e)
+{
+    row_ref r = {org_id, id, 0};
+    one_stmt one = {Q_WEBHOOK_DELETE, bind_in_org, &r, 1};
+    write_meta m = {"webhook", org_id, id, audit};
+    if (org_id == NULL || id == NULL)
+        return err_set(e, ERR_NOT_FOUND, "webhook not found");
+    return write_run(from(s), one_stmt_body, &one, &m, e);
+}
+
+static int sq_webhook_progress(store *s, const store_webhook *w, int64_t expected_cursor,
+                               const store_webhook_delivery *d, int *applied, err_t *e)
+{
+    progress_args p = {w, expected_cursor, d, 0};
+    write_meta m = {NULL, NULL, NULL, NULL};
+    *applied = 0;
+    if (write_run(from(s), progress_body, &p, &m, e) != 0)
+        return -1;
+    *applied = p.applied;
+    return 0;
+}
+
+static int sq_webhook_delivery_insert(store *s, const store_webhook_delivery *d, err_t *e)
+{
+    write_meta m = {NULL, NULL, NULL, NULL};
+    if (d->id[0] == '\0')
+        return err_set(e, ERR_INVALID_REQUEST, "webhook delivery without an id");
+    return write_run(from(s), delivery_write, d, &m, e);
+}
+
+static int sq_webhook_delivery_each(store *s, const char *org_id, const char *webhook_id, size_t limit,
+                                    store_each_fn fn, void *ctx, err_t *e)
+{
+    store_sqlite *ss = from(s);
+    store_webhook_delivery rec;
+    sqlite3_stmt *st = stmt_get(ss, Q_DELIVERY_EACH, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, org_id ? org_id : "");
+    bind_text(st, 2, webhook_id ? webhook_id : "");
+    bind_int(st, 3, (int64_t)limit);
+    return fetch_each(ss, Q_DELIVERY_EACH, read_delivery, &rec, fn, ctx, e);
+}
+
+/* The record is large (an audit event): one scratch copy on the heap. */
+static int sq_audit_after(store *s, const char *org_id, int64_t after, size_t limit, store_each_fn fn, void *ctx,
+                          err_t *e)
+{
+    store_sqlite *ss = from(s);
+    if (org_id == NULL)
+        return err_set(e, ERR_INVALID_REQUEST, "audit_after needs an org id");
+    sqlite3_stmt *st = stmt_get(ss, Q_AUDIT_AFTER, e);
+    if (st == NULL)
+        return -1;
+    bind_text(st, 1, org_id);
+    bind_int(st, 2, after);
+    bind_int(st, 3, (int64_t)limit);
+    store_audit_entry *rec = xmalloc(sizeof(*rec));
+    int rc = fetch_each(ss, Q_AUDIT_AFTER, read_audit_entry, rec, fn, ctx, e);
+    free(rec);
+    return rc;
+}
+
 /* ---- migrations ---- */
 
 typedef struct {
@@ -2327,6 +2761,7 @@ static const store_ops sqlite_ops = {
     .token_each = sq_token_each,
     .token_revoke = sq_token_revoke,
     .token_touch = sq_token_touch,
+    .token_set_rate_limit = sq_token_set_rate_limit,
     .group_insert = sq_group_insert,
     .group_get = sq_group_get,
     .group_each = sq_group_each,
@@ -2355,6 +2790,7 @@ static const store_ops sqlite_ops = {
     .session_revoke_email = sq_session_revoke_email,
     .session_each_email = sq_session_each_email,
     .session_revoked_each = sq_session_revoked_each,
+    .session_expiry_sweep = sq_session_expiry_sweep,
     .console_session_insert = sq_console_session_insert,
     .console_session_get = sq_console_session_get,
     .console_session_delete = sq_console_session_delete,
@@ -2375,6 +2811,16 @@ static const store_ops sqlite_ops = {
     .audit_each = sq_audit_each,
     .change_latest = sq_change_latest,
     .changes_since = sq_changes_since,
+    .webhook_insert = sq_webhook_insert,
+    .webhook_get = sq_webhook_get,
+    .webhook_each = sq_webhook_each,
+    .webhook_due = sq_webhook_due,
+    .webhook_update = sq_webhook_update,
+    .webhook_delete = sq_webhook_delete,
+    .webhook_progress = sq_webhook_progress,
+    .webhook_delivery_insert = sq_webhook_delivery_insert,
+    .webhook_delivery_each = sq_webhook_delivery_each,
+    .audit_after = sq_audit_after,
 };
 
 store *store_sqlite_open(const char *path, err_t *e)

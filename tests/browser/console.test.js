@@ -16,7 +16,10 @@
 //      delete;
 //   8. integrations: add with a client secret that is never shown, the "How apps call it" snippet
 //      and its Copy button, edit keeping the secret, delete;
-//   9. a developer sees both pages read-only.
+//   9. a developer sees both pages read-only;
+//  10. webhooks: add one (URL, event types) to a local receiver; the secret is shown once with Copy and
+//      the warning, and verifies the events that arrive; the delivery log, a test ping, disable,
+//      rotate, edit, delete; a developer sees it read-only.
 //
 // Locators are accessible roles and names (the names the console was asked to provide), so that
 // markup changes do not break the tests.
@@ -835,5 +838,166 @@ describe('admin console in Chromium', { timeout: 120000 }, () => {
       await page.getByRole('region', { name: /How apps call/ }).first().waitFor();
       await page.screenshot({ path: SHOT('developer-integrations'), fullPage: true });
     });
+  });
+
+  // ---- 10 ------------------------------------------------------------------------------------------
+
+  it('10. webhooks: add (secret shown once, Copy), events arrive signed, delivery log, test ping, disable, rotate, edit, delete; developers read only', async () => {
+    // A receiver on loopback (http:// is allowed there) that records requests and their signatures.
+    const http = require('node:http');
+    const received = [];
+    const rx = http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ headers: req.headers, raw: Buffer.concat(chunks) });
+        res.writeHead(200);
+        res.end();
+      });
+    });
+    await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+    const hookUrl = `http://127.0.0.1:${rx.address().port}/tessera-events`;
+    const verifies = (secret, q) => {
+      const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(q.headers['tessera-signature'] || '');
+      return !!m && crypto.createHmac('sha256', secret).update(`${m[1]}.`).update(q.raw).digest('hex') === m[2];
+    };
+    const secretOf = async (page) => (await page.locator('#new-webhook-secret').textContent()).trim();
+    const rowOf = (page) => page.getByRole('row', { name: new RegExp(escapeRe(hookUrl)) });
+    const menuAction = async (page, item) => {
+      await page.getByRole('button', { name: `Actions for ${hookUrl}` }).click();
+      await page.getByRole('menuitem', { name: item, exact: true }).click();
+    };
+    try {
+      await withConsole('webhooks', async ({ page }) => {
+        await signIn(page, fx.owner);
+        await openSettings(page);
+        await goTo(page, 'Webhooks');
+        const empty = page.locator('[data-state="empty"]');
+        await empty.waitFor();
+        await page.screenshot({ path: SHOT('webhooks-empty'), fullPage: true });
+        await empty.getByRole('button', { name: /^\+\s*Add webhook$/ }).click();
+        const dlg = dialog(page);
+        await dlg.waitFor();
+        for (const type of ['session.created', 'session.refreshed', 'session.revoked', 'session.denied']) {
+          assert.equal(await dlg.getByRole('checkbox', { name: type }).isChecked(), true, `${type} is not checked by default`);
+        }
+        await dlg.getByRole('checkbox', { name: 'session.denied' }).uncheck();
+        await dlg.getByLabel('Endpoint URL').fill('http://hooks.example.com/x');
+        await dlg.getByRole('button', { name: 'Add', exact: true }).click();
+        await assertFieldError(dlg.getByLabel('Endpoint URL'), /https/i, 'a plain-http URL');
+        await dlg.getByLabel('Endpoint URL').fill(hookUrl);
+        await page.screenshot({ path: SHOT('webhook-add-dialog') });
+        const body = await submitAndCapture(page, dlg, 'POST', /\/webhooks$/, 'Add');
+        assert.deepEqual(body, { url: hookUrl, events: ['session.created', 'session.refreshed', 'session.revoked'] });
+
+        // The secret, once, with the warning and Copy.
+        await page.locator('#new-webhook-secret').waitFor();
+        const secret = await secretOf(page);
+        assert.match(secret, /^whsec_[A-Za-z0-9_-]{43}$/);
+        await dlg.getByText(/shown only once/i).waitFor();
+        await dlg.getByRole('button', { name: /^Copy/ }).click();
+        const clip = await e2e.poll(async () => ((await page.evaluate(() => navigator.clipboard.readText())) === secret ? true : null), { timeoutMs: 3000 });
+        assert.ok(clip.ok, 'Copy did not put the secret on the clipboard');
+        await page.screenshot({ path: SHOT('webhook-secret') });
+        await dlg.getByRole('button', { name: 'Done' }).click();
+        await dlg.waitFor({ state: 'detached' });
+        const row = rowOf(page);
+        await row.getByText('Active').waitFor();
+        assert.ok(!(await htmlOf(page)).includes(secret), 'the secret is still in the page after the dialog closed');
+        const [listed] = await adminApi('GET', '/webhooks');
+        assert.equal(listed.url, hookUrl);
+        assert.ok(!JSON.stringify(listed).includes(secret), 'GET /webhooks shows the secret');
+
+        // A session event arrives, signed with that secret.
+        const s = await e2e.postToken(base, fx.embedToken, { email: 'hooked@customer.example', metadata: { externalUserId: 'u-42' } });
+        assert.equal(s.status, 200, s.text);
+        const jti = e2e.jwtParts(s.json.access_token).payload.jti;
+        const got = await e2e.poll(() => received.find((q) => q.raw.includes(jti)), { timeoutMs: h.WAIT_MS });
+        assert.ok(got.ok, 'the session.created event did not arrive');
+        assert.ok(verifies(secret, got.value), 'the event does not verify with the secret the console showed');
+        assert.equal(JSON.parse(got.value.raw).data.correlation_id, 'u-42');
+
+        // Its delivery log.
+        await row.getByRole('button', { name: /^Deliveries/ }).click();
+        await dlg.waitFor();
+        const delivered = dlg.getByRole('row', { name: /session\.created/ }).first();
+        const seen = await e2e.poll(async () => {
+          if (await delivered.count()) return true;
+          await dlg.getByRole('button', { name: 'Refresh' }).click();
+          await h.sleep(300);
+          return null;
+        }, { timeoutMs: h.WAIT_MS });
+        assert.ok(seen.ok, 'the delivery is not in the log');
+        const text = await delivered.textContent();
+        assert.match(text, /Delivered/);
+        assert.match(text, /200/);
+        await page.screenshot({ path: SHOT('webhook-deliveries') });
+        await page.keyboard.press('Escape');
+        await dlg.waitFor({ state: 'detached' });
+
+        // Send test: a webhook.ping arrives and is logged.
+        const before = received.length;
+        await menuAction(page, 'Send test');
+        await page.getByText(/Test delivered: HTTP 200/).waitFor();
+        assert.ok(received.slice(before).some((q) => q.headers['tessera-event-type'] === 'webhook.ping' && verifies(secret, q)), 'no signed ping arrived');
+
+        // Disable: the row says so, and the API agrees.
+        await menuAction(page, 'Disable');
+        await rowOf(page).getByText('Disabled').waitFor();
+        assert.equal((await adminApi('GET', '/webhooks'))[0].enabled, false);
+        await page.screenshot({ path: SHOT('webhooks'), fullPage: true });
+
+        // Rotate: a new secret, once.
+        await menuAction(page, 'Rotate secret');
+        await dlg.waitFor();
+        await dlg.getByRole('button', { name: 'Rotate secret' }).click();
+        await page.locator('#new-webhook-secret').waitFor();
+        const rotated = await secretOf(page);
+        assert.match(rotated, /^whsec_/);
+        assert.notEqual(rotated, secret);
+        await dlg.getByText(/shown only once/i).waitFor();
+        await dlg.getByRole('button', { name: 'Done' }).click();
+        await dlg.waitFor({ state: 'detached' });
+
+        // Edit: only the changed field goes out.
+        await menuAction(page, 'Edit');
+        await dlg.waitFor();
+        assert.equal(await dlg.getByLabel('Endpoint URL').inputValue(), hookUrl);
+        assert.equal(await dlg.getByRole('checkbox', { name: 'session.denied' }).isChecked(), false);
+        await dlg.getByRole('checkbox', { name: 'session.denied' }).check();
+        const patch = await submitAndCapture(page, dlg, 'PATCH', /\/webhooks\/[0-9a-f-]{36}$/, 'Save');
+        assert.deepEqual(patch, { events: ['session.created', 'session.refreshed', 'session.revoked', 'session.denied'] });
+        await dlg.waitFor({ state: 'detached' });
+        await rowOf(page).getByText('session.denied').waitFor();
+        assert.ok(!(await htmlOf(page)).includes(rotated), 'the rotated secret is still in the page');
+
+        // Delete asks first.
+        await menuAction(page, 'Delete');
+        await dlg.waitFor();
+        assert.match(await dlg.textContent(), /cannot be undone/i);
+        await dlg.getByRole('button', { name: 'Delete', exact: true }).click();
+        await dlg.waitFor({ state: 'detached' });
+        await rowOf(page).waitFor({ state: 'detached' });
+        assert.deepEqual(await adminApi('GET', '/webhooks'), []);
+      }, { clipboard: true });
+
+      // A developer: the list and the delivery log, no way to change anything.
+      const devHook = await adminApi('POST', '/webhooks', { url: 'https://dev-view.example.com/hooks', enabled: false });
+      await withConsole('developer-webhooks', async ({ page }) => {
+        await signIn(page, fx.developer);
+        await openSettings(page);
+        await goTo(page, 'Webhooks');
+        await page.locator('table tbody tr').first().waitFor();
+        await page.locator('[data-readonly]').waitFor();
+        const buttons = page.getByRole('main').getByRole('button', { name: /add|create|new|edit|delete|remove|rotate|disable|enable|actions/i });
+        assert.equal(await buttons.count(), 0, `a developer has ${await buttons.allTextContents()}`);
+        await page.getByRole('button', { name: /^Deliveries/ }).click();
+        await dialog(page).getByText(/No deliveries yet/).waitFor();
+        await page.screenshot({ path: SHOT('developer-webhooks') });
+      });
+      await adminApi('DELETE', `/webhooks/${devHook.id}`);
+    } finally {
+      rx.close();
+    }
   });
 });

@@ -72,6 +72,7 @@ function seedOrg(env, key) {
     appName: `Dashboard ${K}`,
     idpId: idp.id,
     integrationId: null, // made through the API once the server runs (startWorld)
+    webhookId: null, // likewise
   };
 }
 
@@ -86,6 +87,18 @@ async function addIntegration(base, o) {
   o.integrationId = r.json.data.id;
 }
 
+// A webhook of org o, made with its admin token (webhooks have no CLI). Disabled, so nothing is
+// ever sent and its state (failures, last error) stays still for the snapshots.
+async function addWebhook(base, o) {
+  const r = await h.httpRequest(`${base}/api/v1/organizations/${o.orgId}/webhooks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${o.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: `https://hooks.${o.key}-corp.example/tessera`, enabled: false }),
+  });
+  assert.equal(r.status, 201, `POST /webhooks: ${r.status} ${r.text}`);
+  o.webhookId = r.json.data.id;
+}
+
 // A fresh environment + server with orgs A and B. Returns {env, server, base, A, B, close()}.
 async function startWorld() {
   const env = h.makeEnv();
@@ -96,6 +109,8 @@ async function startWorld() {
     server = await h.startServer(env);
     await addIntegration(server.url, A);
     await addIntegration(server.url, B);
+    await addWebhook(server.url, A);
+    await addWebhook(server.url, B);
     const w = {
       env,
       server,
@@ -327,8 +342,9 @@ async function snapshot(reader) {
   const keys = await reader.ok('GET', '/signing-keys');
   const idps = await reader.ok('GET', '/idps');
   const integrations = await reader.ok('GET', '/integrations');
+  const webhooks = await reader.ok('GET', '/webhooks');
   const audit = await reader.ok('GET', '/audit?limit=1000');
-  return { org, tokens, groups, groupDetails, apps, appDetails, members, keys, idps, integrations, audit };
+  return { org, tokens, groups, groupDetails, apps, appDetails, members, keys, idps, integrations, webhooks, audit };
 }
 
 // Every route of the contract, with real ids of `o` (an org of seedOrg) in its path and a valid
@@ -341,6 +357,7 @@ function routeTable(o) {
     ['GET', ''],
     ['GET', '/access-tokens'],
     ['POST', '/access-tokens', { name: 'intruder', type: 'embed' }],
+    ['PATCH', `/access-tokens/${o.embedTokenId}`, { rate_limit: 'off' }],
     ['DELETE', `/access-tokens/${o.embedTokenId}`],
     ['GET', '/groups'],
     ['POST', '/groups', { name: 'Intruders' }],
@@ -371,6 +388,14 @@ function routeTable(o) {
     ['GET', `/integrations/${o.integrationId}`],
     ['PATCH', `/integrations/${o.integrationId}`, { base_url: 'https://evil.example' }],
     ['DELETE', `/integrations/${o.integrationId}`],
+    ['GET', '/webhooks'],
+    ['POST', '/webhooks', { url: 'https://evil.example/hook' }],
+    ['GET', `/webhooks/${o.webhookId}`],
+    ['PATCH', `/webhooks/${o.webhookId}`, { url: 'https://evil.example/hook', enabled: true }],
+    ['DELETE', `/webhooks/${o.webhookId}`],
+    ['POST', `/webhooks/${o.webhookId}/rotate-secret`],
+    ['GET', `/webhooks/${o.webhookId}/deliveries`],
+    ['POST', `/webhooks/${o.webhookId}/test`],
     ['GET', `/sessions?email=${encodeURIComponent(o.users.member.email)}`],
     ['POST', '/sessions/revoke', { email: o.users.member.email }],
     ['GET', '/signing-keys'],
@@ -396,7 +421,7 @@ function contractRoutes() {
 }
 
 function tableRouteKeys(o) {
-  const ids = [o.groupId, o.appId, o.embedTokenId, o.users.developer.id, o.users.member.id, o.idpId, o.integrationId];
+  const ids = [o.groupId, o.appId, o.embedTokenId, o.users.developer.id, o.users.member.id, o.idpId, o.integrationId, o.webhookId];
   return new Set(routeTable(o).map(([m, p]) => {
     let q = p.replace(/\?.*$/, '');
     for (const id of ids) q = q.split(id).join('{}');
@@ -454,7 +479,8 @@ for (const mode of ['admin token', 'console session']) {
       assert.ok(!listRes.text.includes(created.key.slice(12)), 'GET /access-tokens contains the secret part of the token');
       const entry = listRes.json.data.find((t) => t.id === created.id);
       assert.ok(entry, 'the new token is not listed');
-      assert.deepEqual(Object.keys(entry).sort(), ['created_at', 'created_by', 'expires_at', 'id', 'last_used_at', 'name', 'prefix', 'revoked_at', 'type']);
+      assert.deepEqual(Object.keys(entry).sort(), ['created_at', 'created_by', 'expires_at', 'id', 'last_used_at', 'name', 'prefix', 'rate_limit', 'revoked_at', 'type']);
+      assert.deepEqual(entry.rate_limit, { rps: 200, burst: 400, default: true }, 'the default token endpoint limit');
       assert.equal(entry.name, `Host backend (${mode})`);
       assert.equal(entry.type, 'embed');
       assert.equal(entry.prefix, created.key.slice(0, 12), 'prefix = the first 12 characters');
@@ -1041,7 +1067,9 @@ describe('admin API security', { timeout: 90000 }, () => {
     assert.deepEqual(afterB, beforeB, "org B's data changed");
     const afterA = await snapshot(adminA);
     const newA = afterA.audit.filter((e) => !beforeA.audit.some((x) => x.id === e.id)).map((e) => e.action);
-    assert.deepEqual(newA.filter((a) => a !== 'console.signed_in'), [], 'refused cross-org requests wrote audit events in org A');
+    // Only the sign-in and the audit of the refused token request (session.denied) are new in org A.
+    assert.deepEqual(newA.filter((a) => a !== 'console.signed_in' && a !== 'session.denied'), [], 'refused cross-org requests wrote audit events in org A');
+    assert.equal(newA.filter((a) => a === 'session.denied').length, callers.length, 'each refused token request is audited once');
   });
 
   it('console sign-in: cookie HttpOnly + SameSite=Strict + Path=/, /auth/session mirrors it, logout ends the session', async () => {

@@ -271,7 +271,7 @@ describe('error replies', () => {
     assert.match(body.error_description, /revoked/i);
   });
 
-  it('nothing is written for a refused request (audit log unchanged)', async () => {
+  it('a refused request writes nothing but, once its access token is valid, the audit of the refusal', async () => {
     const beforeEvents = h.auditEvents(env, s.orgId);
     const beforeOther = h.auditEvents(env, other.org.id);
     for (const [name, send, status] of staticCases) {
@@ -289,9 +289,10 @@ describe('error replies', () => {
     const afterEvents = h.auditEvents(env, s.orgId);
     const afterOther = h.auditEvents(env, other.org.id);
     const extra = afterEvents.filter((e) => !beforeEvents.some((b) => b.id === e.id));
-    assert.deepEqual(extra, [], 'refused requests wrote audit events');
-    assert.equal(afterEvents.length, beforeEvents.length);
-    assert.equal(afterOther.length, beforeOther.length);
+    assert.deepEqual(extra.filter((e) => e.action !== 'session.denied').map((e) => e.action), [], 'refused requests wrote something else than session.denied');
+    for (const e of extra) assert.match(e.detail.reason, /^[a-z_]+$/, `session.denied without a reason code: ${JSON.stringify(e)}`);
+    assert.ok(extra.length >= 2, `the refusals with a valid access token are not audited (${extra.length})`);
+    assert.equal(afterOther.length, beforeOther.length, "a refusal wrote in another org's audit log");
   });
 
   // ---- GET /api/v1/me ----

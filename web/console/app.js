@@ -7,6 +7,7 @@
 //   #/settings/apps             Applications        #/settings/apps/<id>
 //   #/settings/idps             Identity providers (token exchange)
 //   #/settings/integrations     Integrations (host APIs apps call as the user)
+//   #/settings/webhooks         Webhooks (session events sent to the host's endpoints)
 //   #/settings/members          Members
 //   #/settings/keys             Signing keys
 //   #/settings/audit[?action=&actor=&since=]        Audit log
@@ -19,6 +20,7 @@ import { renderGroups, renderGroup } from './groups.js';
 import { renderApps, renderApp } from './apps.js';
 import { renderIdps } from './idps.js';
 import { renderIntegrations } from './integrations.js';
+import { renderWebhooks } from './webhooks.js';
 import { renderMembers } from './members.js';
 import { renderKeys } from './keys.js';
 import { renderAudit } from './audit.js';
@@ -40,6 +42,7 @@ const SETTINGS_NAV = [
   { id: 'apps', label: 'Applications' },
   { id: 'idps', label: 'Identity providers' },
   { id: 'integrations', label: 'Integrations' },
+  { id: 'webhooks', label: 'Webhooks' },
   { id: 'members', label: 'Members' },
   { id: 'keys', label: 'Signing keys' },
   { id: 'audit', label: 'Audit log' },
@@ -55,6 +58,7 @@ const ROUTES = [
   { re: /^\/settings\/apps\/([^/]+)\/?$/, nav: 'apps', title: 'Application', render: renderApp },
   { re: /^\/settings\/idps\/?$/, nav: 'idps', title: 'Identity providers', render: renderIdps },
   { re: /^\/settings\/integrations\/?$/, nav: 'integrations', title: 'Integrations', render: renderIntegrations },
+  { re: /^\/settings\/webhooks\/?$/, nav: 'webhooks', title: 'Webhooks', render: renderWebhooks },
   { re: /^\/settings\/members\/?$/, nav: 'members', title: 'Members', render: renderMembers },
   { re: /^\/settings\/keys\/?$/, nav: 'keys', title: 'Signing keys', render: renderKeys },
   { re: /^\/settings\/audit\/?$/, nav: 'audit', title: 'Audit log', render: renderAudit },

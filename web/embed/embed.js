@@ -615,7 +615,9 @@
   async function verifySession() {
     const seq = ++state.verifySeq;
     if (!state.appFrame) showStatus('Checking your session…');
-    const result = await apiRequest('POST', '/api/v1/embed/session', { app_id: state.appId }, state.token);
+    // refresh: the host swapped the token of a running app (TOKEN_CHANGE); audited as session.refreshed.
+    const body = state.appFrame && state.session ? { app_id: state.appId, refresh: true } : { app_id: state.appId };
+    const result = await apiRequest('POST', '/api/v1/embed/session', body, state.token);
     if (seq !== state.verifySeq) return;  // a newer token arrived meanwhile; its check decides
     if (result.ok) {
       onSessionVerified(result.data);

@@ -167,6 +167,11 @@ static void test_err_table(void **state)
     assert_int_equal(err_http_status(ERR_BAD_GATEWAY), 502);
     assert_string_equal(err_code(ERR_BAD_GATEWAY), "bad_gateway");
     assert_int_equal(err_http_status((err_class)999), 500);
+    /* Status back to code: one class per status (the metrics' refusal reasons). */
+    for (int c = ERR_NONE + 1; c < ERR_CLASS_COUNT; c++)
+        assert_string_equal(err_code_for_status(err_http_status((err_class)c)), err_code((err_class)c));
+    assert_string_equal(err_code_for_status(429), "rate_limited");
+    assert_string_equal(err_code_for_status(418), "server_error");
 }
 
 int main(void)

@@ -142,6 +142,22 @@ static void test_parse_minimal_and_nulls(void **state)
     assert_string_equal(r.subject_token_type, TOKEN_TYPE_JWT);
 }
 
+/* The correlation id for audit events and webhooks comes from metadata. */
+static void test_parse_correlation_id(void **state)
+{
+    (void)state;
+    static token_request r;
+    err_t e;
+    assert_int_equal(parse("{\"email\":\"a@b.io\",\"metadata\":{\"externalUserId\":\"u-1\",\"correlationId\":\"c-9\"}}", &r, &e), 0);
+    assert_string_equal(r.correlation_id, "c-9");
+    assert_int_equal(parse("{\"email\":\"a@b.io\",\"metadata\":{\"externalUserId\":\"u-1\",\"correlationId\":7}}", &r, &e), 0);
+    assert_string_equal(r.correlation_id, "u-1");
+    assert_int_equal(parse("{\"email\":\"a@b.io\",\"metadata\":{\"correlationId\":\"a\\u0001b\"}}", &r, &e), 0);
+    assert_string_equal(r.correlation_id, "");
+    assert_int_equal(parse("{\"email\":\"a@b.io\"}", &r, &e), 0);
+    assert_string_equal(r.correlation_id, "");
+}
+
 static void test_parse_rejects(void **state)
 {
     (void)state;
@@ -216,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_email_accepts_and_normalises), cmocka_unit_test(test_email_rejects),
         cmocka_unit_test(test_access_token_format),         cmocka_unit_test(test_access_token_header_errors),
         cmocka_unit_test(test_parse_full_payload),          cmocka_unit_test(test_parse_minimal_and_nulls),
+        cmocka_unit_test(test_parse_correlation_id),
         cmocka_unit_test(test_parse_rejects),               cmocka_unit_test(test_parse_limits),
     };
     return cmocka_run_group_tests_name("token_request", tests, NULL, NULL);

@@ -287,6 +287,8 @@ static void assert_token_equal(const store_token *a, const store_token *b)
     assert_int_equal(a->expires_at, b->expires_at);
     assert_int_equal(a->last_used_at, b->last_used_at);
     assert_int_equal(a->revoked_at, b->revoked_at);
+    assert_int_equal(a->rate_rps, b->rate_rps);
+    assert_int_equal(a->rate_burst, b->rate_burst);
 }
 
 static void assert_group_equal(const store_group *a, const store_group *b)
@@ -548,6 +550,8 @@ static void test_token_roundtrip(void **state)
     snprintf(t.type, sizeof(t.type), "admin");
     t.last_used_at = 1700000050;
     t.revoked_at = 1700000060;
+    t.rate_rps = 5;
+    t.rate_burst = 10;
     OK(s->ops->token_insert(s, &t, NULL, &err));
     make_id(id, 2, 0);
     store_token t2 = token_rec(ORG_A, id, 'b');
@@ -664,6 +668,60 @@ static void test_token_touch(void **state)
 
     OK(s->ops->token_touch(s, ids, 0, 1700000700, &err));
     assert_int_equal(latest(s), before); /* no change-log rows */
+}
+
+static void assert_one_change(store *s, int64_t after, const char *kind, const char *org_id,
+                              const char *id);
+
+/* token_set_rate_limit changes only the two rate fields, appends ("token",
+ * id) with its audit event, and treats another org's token as absent. */
+static void test_token_set_rate_limit(void **state)
+{
+    store *s = *state;
+    err_t err;
+    char id[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(id, 2, 1);
+    store_token t = token_rec(ORG_A, id, 'a');
+    OK(s->ops->token_insert(s, &t, NULL, &err));
+    store_token got;
+    OK(s->ops->token_get(s, ORG_A, id, &got, &err));
+    assert_int_equal(got.rate_rps, STORE_RATE_DEFAULT);
+    assert_int_equal(got.rate_burst, 0);
+    int64_t before = latest(s);
+
+    store_token change = t;
+    snprintf(change.name, sizeof(change.name), "ignored");
+    change.rate_rps = 7;
+    change.rate_burst = 21;
+    store_audit a = audit_rec(ORG_A, 1, "token.rate_limit_set", 1700000200);
+    OK(s->ops->token_set_rate_limit(s, &change, &a, &err));
+    OK(s->ops->token_get(s, ORG_A, id, &got, &err));
+    t.rate_rps = 7;
+    t.rate_burst = 21;
+    assert_token_equal(&got, &t); /* the name stayed */
+    assert_one_change(s, before, "token", ORG_A, id);
+    assert_int_equal(count_audit(s, ORG_A), 1);
+
+    change.rate_rps = STORE_RATE_OFF;
+    change.rate_burst = 0;
+    OK(s->ops->token_set_rate_limit(s, &change, NULL, &err));
+    OK(s->ops->token_get(s, ORG_A, id, &got, &err));
+    assert_int_equal(got.rate_rps, STORE_RATE_OFF);
+
+    int64_t mark = latest(s);
+    store_token foreign = change;
+    snprintf(foreign.org_id, sizeof(foreign.org_id), "%s", ORG_B);
+    store_audit a2 = audit_rec(ORG_B, 2, "token.rate_limit_set", 1700000300);
+    FAILS_WITH(s->ops->token_set_rate_limit(s, &foreign, &a2, &err), ERR_NOT_FOUND);
+    make_id(foreign.id, 2, 9);
+    snprintf(foreign.org_id, sizeof(foreign.org_id), "%s", ORG_A);
+    FAILS_WITH(s->ops->token_set_rate_limit(s, &foreign, NULL, &err), ERR_NOT_FOUND);
+    assert_int_equal(latest(s), mark);
+    assert_int_equal(count_audit(s, ORG_B), 0);
+    OK(s->ops->token_get(s, ORG_A, id, &got, &err));
+    assert_int_equal(got.rate_rps, STORE_RATE_OFF);
 }
 
 /* ---- groups, grants, members ---- */
@@ -1587,6 +1645,60 @@ static void test_session_revocation(void **state)
     assert_string_equal(ITEM(c, store_session, 0)->jti, sess[1].jti);
     assert_string_equal(ITEM(c, store_session, 1)->jti, sess[0].jti);
     free(c.all);
+}
+
+/* The session.expired sweep: each unrevoked session that expired, once. */
+static void test_session_expiry_sweep(void **state)
+{
+    store *s = *state;
+    err_t err;
+    add_org(s, ORG_A);
+    int64_t now = 1700100000;
+    /* expires: 1 at now-100, 2 at now-10 (revoked), 3 at now-5, 4 at now+50, 5 at now-7200 (too old). */
+    store_session sess[5];
+    int64_t exp[5] = {now - 100, now - 10, now - 5, now + 50, now - 7200};
+    for (unsigned i = 0; i < 5; i++) {
+        sess[i] = session_rec(ORG_A, 0x5f, i + 1);
+        sess[i].issued_at = exp[i] - 3600;
+        sess[i].expires_at = exp[i];
+    }
+    sess[1].revoked_at = now - 20;
+    OK(s->ops->record_batch(s, sess, 5, NULL, 0, &err));
+    int64_t before = latest(s);
+
+    /* The first sweep looks back STORE_SWEEP_FIRST, at most STORE_SWEEP_MAX at a time. */
+    int64_t count = -1, total = 0, done = 0;
+    int rounds = 0;
+    do {
+        OK(s->ops->session_expiry_sweep(s, now, &count, &done, &err));
+        total += count;
+        rounds++;
+    } while (done < now && rounds < 1000);
+    assert_int_equal(rounds, STORE_SWEEP_FIRST / STORE_SWEEP_MAX);
+    assert_int_equal(done, now);
+    assert_int_equal(total, 2); /* 1 and 3 */
+    OK(s->ops->session_expiry_sweep(s, now, &count, &done, &err));
+    assert_int_equal(count, 0);
+    assert_int_equal(latest(s), before); /* no change-log rows */
+
+    collected c = COLLECTED(store_audit);
+    OK(s->ops->audit_each(s, ORG_A, 0, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    const store_audit *first = ITEM(c, store_audit, 0);
+    assert_string_equal(first->action, "session.expired");
+    assert_string_equal(first->actor, "system");
+    assert_string_equal(first->target, sess[0].jti);
+    assert_int_equal(first->at, exp[0]);
+    assert_non_null(strstr(first->detail, sess[0].email));
+    free(c.all);
+
+    /* Later: session 4 expires; swept once even if the window is run again. */
+    OK(s->ops->session_expiry_sweep(s, now + 60, &count, &done, &err));
+    assert_int_equal(count, 1);
+    assert_int_equal(done, now + 60);
+    OK(s->ops->session_expiry_sweep(s, now + 60, &count, &done, &err));
+    assert_int_equal(count, 0);
+    assert_int_equal(count_audit(s, ORG_A), 3);
 }
 
 /* ---- token exchange: identity providers, integrations, subject tokens ---- */
@@ -2590,6 +2702,393 @@ static void test_peer_concurrent_versions(void **state)
     }
 }
 
+/* ---- webhooks (006) ---- */
+
+static store_webhook webhook_rec(const char *org_id, unsigned n)
+{
+    store_webhook w;
+    memset(&w, 0, sizeof(w));
+    make_id(w.id, 0x3e, n);
+    snprintf(w.org_id, sizeof(w.org_id), "%s", org_id);
+    snprintf(w.url, sizeof(w.url), "https://hooks.example.com/tessera/%u", n);
+    w.secret_sealed_len = 77;
+    for (size_t i = 0; i < w.secret_sealed_len; i++)
+        w.secret_sealed[i] = (unsigned char)(i * 7 + n);
+    snprintf(w.events, sizeof(w.events), "session.created,session.revoked");
+    w.enabled = 1;
+    w.created_at = 1700000400 + n;
+    return w;
+}
+
+/* Inserts n audit events of org_id (actions alternate), ids 0xee00+base.. */
+static void add_audit(store *s, const char *org_id, unsigned base, unsigned n)
+{
+    err_t err;
+    for (unsigned i = 0; i < n; i++) {
+        store_audit a = audit_rec(org_id, 0xee00 + base + i, i % 2 ? "session.revoked" : "session.issued", 50);
+        OK(s->ops->audit_insert(s, &a, &err));
+    }
+}
+
+static void assert_webhook_equal(const store_webhook *a, const store_webhook *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_string_equal(a->org_id, b->org_id);
+    assert_string_equal(a->url, b->url);
+    assert_int_equal(a->secret_sealed_len, b->secret_sealed_len);
+    assert_memory_equal(a->secret_sealed, b->secret_sealed, a->secret_sealed_len);
+    assert_string_equal(a->events, b->events);
+    assert_int_equal(a->enabled, b->enabled);
+    assert_int_equal(a->cursor, b->cursor);
+    assert_int_equal(a->failures, b->failures);
+    assert_int_equal(a->next_attempt_at, b->next_attempt_at);
+    assert_string_equal(a->last_error, b->last_error);
+    assert_int_equal(a->created_at, b->created_at);
+}
+
+/* The audit log's end as audit_after sees it: the seq of org_id's last event. */
+static int64_t last_seq(store *s, const char *org_id)
+{
+    err_t err;
+    collected c = COLLECTED(store_audit_entry);
+    OK(s->ops->audit_after(s, org_id, 0, 100000, collect, &c, &err));
+    int64_t seq = c.n ? ITEM(c, store_audit_entry, c.n - 1)->seq : 0;
+    free(c.all);
+    return seq;
+}
+
+/* audit_after: one org's events after a position, in commit order, bounded;
+ * positions grow whatever the events' own times say. */
+static void test_audit_after(void **state)
+{
+    store *s = *state;
+    err_t err;
+    store_audit late = audit_rec(ORG_A, 1, "session.issued", 900);
+    store_audit other = audit_rec(ORG_B, 2, "session.issued", 10);
+    store_audit early = audit_rec(ORG_A, 3, "session.revoked", 5); /* committed later, older time */
+    store_audit sys = audit_rec("", 4, "key.rotated", 7);
+    OK(s->ops->audit_insert(s, &late, &err));
+    OK(s->ops->audit_insert(s, &other, &err));
+    OK(s->ops->audit_insert(s, &early, &err));
+    OK(s->ops->audit_insert(s, &sys, &err));
+
+    collected c = COLLECTED(store_audit_entry);
+    OK(s->ops->audit_after(s, ORG_A, 0, 10, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    assert_audit_equal(&ITEM(c, store_audit_entry, 0)->audit, &late);
+    assert_audit_equal(&ITEM(c, store_audit_entry, 1)->audit, &early);
+    int64_t first = ITEM(c, store_audit_entry, 0)->seq, second = ITEM(c, store_audit_entry, 1)->seq;
+    assert_true(first > 0 && second > first);
+    free(c.all);
+
+    collected after = COLLECTED(store_audit_entry);
+    OK(s->ops->audit_after(s, ORG_A, first, 10, collect, &after, &err));
+    assert_int_equal(after.n, 1);
+    assert_int_equal(ITEM(after, store_audit_entry, 0)->seq, second);
+    free(after.all);
+
+    add_audit(s, ORG_A, 0, 5);
+    collected lim = COLLECTED(store_audit_entry);
+    OK(s->ops->audit_after(s, ORG_A, second, 3, collect, &lim, &err));
+    assert_int_equal(lim.n, 3);
+    for (size_t i = 1; i < lim.n; i++)
+        assert_true(ITEM(lim, store_audit_entry, i)->seq > ITEM(lim, store_audit_entry, i - 1)->seq);
+    free(lim.all);
+
+    collected none = COLLECTED(store_audit_entry);
+    OK(s->ops->audit_after(s, ORG_A, last_seq(s, ORG_A), 10, collect, &none, &err));
+    assert_int_equal(none.n, 0);
+    OK(s->ops->audit_after(s, "", 0, 10, collect, &none, &err)); /* deployment-wide */
+    assert_int_equal(none.n, 1);
+    free(none.all);
+    size_t n = 0;
+    FAILS_WITH(s->ops->audit_after(s, NULL, 0, 10, count_rows, &n, &err), ERR_INVALID_REQUEST);
+}
+
+/* Insert, get, each, update, delete: org isolation, change rows, audit
+ * events, where the cursor starts, and what an update resets. */
+static void test_webhooks(void **state)
+{
+    store *s = *state;
+    err_t err;
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    add_audit(s, ORG_A, 0, 3);
+    add_audit(s, ORG_B, 10, 2); /* the end of the log is an org-B event */
+    int64_t end = last_seq(s, ORG_B);
+    assert_true(end > last_seq(s, ORG_A));
+
+    store_webhook a = webhook_rec(ORG_A, 1);
+    a.cursor = 123456; /* ignored: the cursor starts at the end of the log */
+    a.failures = 9;
+    snprintf(a.last_error, sizeof(a.last_error), "ignored");
+    fill_max(a.url, sizeof(a.url), 'u');
+    store_audit ev = audit_rec(ORG_A, 1, "webhook.created", 1700000500);
+    int64_t before = latest(s);
+    OK(s->ops->webhook_insert(s, &a, &ev, &err));
+    assert_one_change(s, before, "webhook", ORG_A, a.id);
+    store_webhook got;
+    OK(s->ops->webhook_get(s, ORG_A, a.id, &got, &err));
+    a.cursor = end;
+    a.failures = 0;
+    a.last_error[0] = '\0';
+    assert_webhook_equal(&got, &a);
+    /* The webhook's own audit event comes after its cursor. */
+    collected since = COLLECTED(store_audit_entry);
+    OK(s->ops->audit_after(s, ORG_A, got.cursor, 10, collect, &since, &err));
+    assert_int_equal(since.n, 1);
+    assert_string_equal(ITEM(since, store_audit_entry, 0)->audit.action, "webhook.created");
+    free(since.all);
+
+    FAILS_WITH(s->ops->webhook_insert(s, &a, NULL, &err), ERR_CONFLICT);
+    store_webhook orphan = webhook_rec("0c000000-0000-4000-8000-00000000000c", 2);
+    FAILS_WITH(s->ops->webhook_insert(s, &orphan, NULL, &err), ERR_INVALID_REQUEST);
+    FAILS_WITH(s->ops->webhook_get(s, ORG_B, a.id, &got, &err), ERR_NOT_FOUND);
+
+    store_webhook b = webhook_rec(ORG_B, 3);
+    OK(s->ops->webhook_insert(s, &b, NULL, &err));
+    store_webhook a2 = webhook_rec(ORG_A, 4);
+    a2.enabled = 0;
+    OK(s->ops->webhook_insert(s, &a2, NULL, &err));
+    collected c = COLLECTED(store_webhook);
+    OK(s->ops->webhook_each(s, ORG_A, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    assert_string_equal(ITEM(c, store_webhook, 0)->id, a.id);
+    assert_string_equal(ITEM(c, store_webhook, 1)->id, a2.id);
+    assert_int_equal(ITEM(c, store_webhook, 1)->enabled, 0);
+    free(c.all);
+    collected all = COLLECTED(store_webhook);
+    OK(s->ops->webhook_each(s, "", collect, &all, &err));
+    assert_int_equal(all.n, 3);
+    free(all.all);
+
+    /* Progress (the deliverer) sets the backoff; an update clears it and
+     * replaces url, events, enabled and the secret, keeping the cursor. */
+    int applied = 0;
+    store_webhook p = got;
+    p.failures = 3;
+    p.next_attempt_at = 1700009999;
+    snprintf(p.last_error, sizeof(p.last_error), "HTTP 500");
+    OK(s->ops->webhook_progress(s, &p, got.cursor, NULL, &applied, &err));
+    assert_int_equal(applied, 1);
+    store_webhook upd = p;
+    snprintf(upd.url, sizeof(upd.url), "https://hooks.example.com/v2");
+    snprintf(upd.events, sizeof(upd.events), "session.denied");
+    upd.secret_sealed_len = 60;
+    upd.secret_sealed[0] ^= 0xff;
+    upd.cursor = 1; /* ignored */
+    before = latest(s);
+    store_audit ev2 = audit_rec(ORG_A, 2, "webhook.updated", 1700000600);
+    OK(s->ops->webhook_update(s, &upd, &ev2, &err));
+    assert_one_change(s, before, "webhook", ORG_A, a.id);
+    OK(s->ops->webhook_get(s, ORG_A, a.id, &got, &err));
+    upd.cursor = end;
+    upd.failures = 0;
+    upd.next_attempt_at = 0;
+    upd.last_error[0] = '\0';
+    assert_webhook_equal(&got, &upd);
+
+    /* Disabling keeps the cursor; enabling again moves it to the end of the log. */
+    upd.enabled = 0;
+    OK(s->ops->webhook_update(s, &upd, NULL, &err));
+    add_audit(s, ORG_A, 20, 2);
+    OK(s->ops->webhook_get(s, ORG_A, a.id, &got, &err));
+    assert_int_equal(got.cursor, end);
+    upd.enabled = 1;
+    OK(s->ops->webhook_update(s, &upd, NULL, &err));
+    OK(s->ops->webhook_get(s, ORG_A, a.id, &got, &err));
+    assert_int_equal(got.cursor, last_seq(s, ORG_A));
+    assert_true(got.cursor > end);
+
+    /* Another org's id is absent: nothing written. */
+    int64_t mark = latest(s);
+    size_t audits_b = count_audit(s, ORG_B);
+    store_webhook foreign = upd;
+    snprintf(foreign.org_id, sizeof(foreign.org_id), "%s", ORG_B);
+    store_audit ev3 = audit_rec(ORG_B, 3, "webhook.updated", 1700000700);
+    FAILS_WITH(s->ops->webhook_update(s, &foreign, &ev3, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->webhook_delete(s, ORG_B, a.id, &ev3, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->webhook_delete(s, ORG_A, b.id, NULL, &err), ERR_NOT_FOUND);
+    assert_int_equal(latest(s), mark);
+    assert_int_equal(count_audit(s, ORG_B), audits_b);
+
+    /* Delete takes the delivery log along. */
+    store_webhook_delivery d;
+    memset(&d, 0, sizeof(d));
+    make_id(d.id, 0x3f, 1);
+    snprintf(d.org_id, sizeof(d.org_id), "%s", ORG_A);
+    snprintf(d.webhook_id, sizeof(d.webhook_id), "%s", a.id);
+    snprintf(d.event_id, sizeof(d.event_id), "%s", ev.id);
+    snprintf(d.event_type, sizeof(d.event_type), "webhook.ping");
+    d.attempt = 1;
+    d.status_code = 204;
+    d.at = 1700000800;
+    OK(s->ops->webhook_delivery_insert(s, &d, &err));
+    mark = latest(s);
+    OK(s->ops->webhook_delete(s, ORG_A, a.id, NULL, &err));
+    assert_one_change(s, mark, "webhook", ORG_A, a.id);
+    FAILS_WITH(s->ops->webhook_get(s, ORG_A, a.id, &got, &err), ERR_NOT_FOUND);
+    size_t n = 0;
+    OK(s->ops->webhook_delivery_each(s, ORG_A, a.id, 10, count_rows, &n, &err));
+    assert_int_equal(n, 0);
+    FAILS_WITH(s->ops->webhook_delete(s, ORG_A, a.id, NULL, &err), ERR_NOT_FOUND);
+}
+
+/* webhook_due: enabled, not backing off, with an event of its own org after
+ * its cursor; in creation order. */
+static void test_webhook_due(void **state)
+{
+    store *s = *state;
+    err_t err;
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    store_webhook a = webhook_rec(ORG_A, 1), off = webhook_rec(ORG_A, 2), b = webhook_rec(ORG_B, 3);
+    off.enabled = 0;
+    OK(s->ops->webhook_insert(s, &a, NULL, &err));
+    OK(s->ops->webhook_insert(s, &off, NULL, &err));
+    OK(s->ops->webhook_insert(s, &b, NULL, &err));
+    size_t n = 0;
+    OK(s->ops->webhook_due(s, 1700000000, count_rows, &n, &err));
+    assert_int_equal(n, 0); /* nothing after the cursors yet */
+
+    add_audit(s, ORG_A, 0, 1); /* an org-A event: only a is due */
+    collected c = COLLECTED(store_webhook);
+    OK(s->ops->webhook_due(s, 1700000000, collect, &c, &err));
+    assert_int_equal(c.n, 1);
+    assert_string_equal(ITEM(c, store_webhook, 0)->id, a.id);
+    store_webhook cur = *ITEM(c, store_webhook, 0);
+    free(c.all);
+
+    /* Backing off until 1700000100: not due before then. */
+    store_webhook back = cur;
+    back.failures = 1;
+    back.next_attempt_at = 1700000100;
+    int applied = 0;
+    OK(s->ops->webhook_progress(s, &back, cur.cursor, NULL, &applied, &err));
+    n = 0;
+    OK(s->ops->webhook_due(s, 1700000099, count_rows, &n, &err));
+    assert_int_equal(n, 0);
+    OK(s->ops->webhook_due(s, 1700000100, count_rows, &n, &err));
+    assert_int_equal(n, 1);
+
+    /* Past the last event: not due; a new org-B event makes b due. */
+    store_webhook done = back;
+    done.cursor = last_seq(s, ORG_A);
+    done.failures = 0;
+    done.next_attempt_at = 0;
+    OK(s->ops->webhook_progress(s, &done, back.cursor, NULL, &applied, &err));
+    add_audit(s, ORG_B, 5, 1);
+    collected d = COLLECTED(store_webhook);
+    OK(s->ops->webhook_due(s, 1700000000, collect, &d, &err));
+    assert_int_equal(d.n, 1);
+    assert_string_equal(ITEM(d, store_webhook, 0)->id, b.id);
+    free(d.all);
+}
+
+static store_webhook_delivery delivery_rec(const store_webhook *w, unsigned n)
+{
+    store_webhook_delivery d;
+    memset(&d, 0, sizeof(d));
+    make_id(d.id, 0x3f, n);
+    snprintf(d.org_id, sizeof(d.org_id), "%s", w->org_id);
+    snprintf(d.webhook_id, sizeof(d.webhook_id), "%s", w->id);
+    make_id(d.event_id, 0xee, n);
+    snprintf(d.event_type, sizeof(d.event_type), "session.created");
+    d.attempt = n % 3 + 1;
+    d.status_code = n % 2 ? 500 : 200;
+    snprintf(d.error, sizeof(d.error), "%s", n % 2 ? "HTTP 500" : "");
+    d.duration_ms = n;
+    d.at = 1700001000 + n;
+    return d;
+}
+
+/* webhook_progress: logs the delivery and moves the state only from the
+ * expected cursor; the delivery log is newest first, bounded and per org. */
+static void test_webhook_progress(void **state)
+{
+    store *s = *state;
+    err_t err;
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    store_webhook w = webhook_rec(ORG_A, 1);
+    OK(s->ops->webhook_insert(s, &w, NULL, &err));
+    OK(s->ops->webhook_get(s, ORG_A, w.id, &w, &err));
+    int64_t start = w.cursor;
+    int64_t changes = latest(s);
+    size_t audits = count_audit(s, ORG_A);
+
+    store_webhook next = w;
+    next.cursor = start + 5;
+    store_webhook_delivery d1 = delivery_rec(&w, 1);
+    int applied = -1;
+    OK(s->ops->webhook_progress(s, &next, start, &d1, &applied, &err));
+    assert_int_equal(applied, 1);
+    store_webhook got;
+    OK(s->ops->webhook_get(s, ORG_A, w.id, &got, &err));
+    assert_webhook_equal(&got, &next);
+
+    /* From a stale cursor: the delivery is logged, the state is not moved. */
+    store_webhook stale = w;
+    stale.cursor = start + 1;
+    stale.failures = 4;
+    store_webhook_delivery d2 = delivery_rec(&w, 2);
+    OK(s->ops->webhook_progress(s, &stale, start, &d2, &applied, &err));
+    assert_int_equal(applied, 0);
+    OK(s->ops->webhook_get(s, ORG_A, w.id, &got, &err));
+    assert_webhook_equal(&got, &next);
+    assert_int_equal(latest(s), changes); /* progress writes no change rows ... */
+    assert_int_equal(count_audit(s, ORG_A), audits); /* ... and no audit events */
+
+    collected c = COLLECTED(store_webhook_delivery);
+    OK(s->ops->webhook_delivery_each(s, ORG_A, w.id, 10, collect, &c, &err));
+    assert_int_equal(c.n, 2);
+    const store_webhook_delivery *newest = ITEM(c, store_webhook_delivery, 0);
+    assert_string_equal(newest->id, d2.id);
+    assert_string_equal(newest->org_id, d2.org_id);
+    assert_string_equal(newest->webhook_id, d2.webhook_id);
+    assert_string_equal(newest->event_id, d2.event_id);
+    assert_string_equal(newest->event_type, d2.event_type);
+    assert_int_equal(newest->attempt, d2.attempt);
+    assert_int_equal(newest->status_code, d2.status_code);
+    assert_string_equal(newest->error, d2.error);
+    assert_int_equal(newest->duration_ms, d2.duration_ms);
+    assert_int_equal(newest->at, d2.at);
+    assert_string_equal(ITEM(c, store_webhook_delivery, 1)->id, d1.id);
+    free(c.all);
+    size_t n = 0;
+    OK(s->ops->webhook_delivery_each(s, ORG_B, w.id, 10, count_rows, &n, &err));
+    assert_int_equal(n, 0); /* another org's webhook id lists nothing */
+
+    /* A delivery that names a webhook of another org (or none) is refused. */
+    store_webhook_delivery bad = delivery_rec(&w, 3);
+    snprintf(bad.org_id, sizeof(bad.org_id), "%s", ORG_B);
+    FAILS_WITH(s->ops->webhook_delivery_insert(s, &bad, &err), ERR_INVALID_REQUEST);
+    store_webhook gone = next;
+    make_id(gone.id, 0x3e, 99);
+    store_webhook_delivery bad2 = delivery_rec(&gone, 4);
+    FAILS_WITH(s->ops->webhook_progress(s, &gone, start, &bad2, &applied, &err), ERR_INVALID_REQUEST);
+    OK(s->ops->webhook_progress(s, &gone, start, NULL, &applied, &err));
+    assert_int_equal(applied, 0);
+
+    /* The log keeps the newest STORE_WEBHOOK_DELIVERIES_KEPT. */
+    for (unsigned i = 10; i < 10 + STORE_WEBHOOK_DELIVERIES_KEPT + 5; i++) {
+        store_webhook_delivery d = delivery_rec(&w, i);
+        OK(s->ops->webhook_delivery_insert(s, &d, &err));
+    }
+    collected kept = COLLECTED(store_webhook_delivery);
+    OK(s->ops->webhook_delivery_each(s, ORG_A, w.id, 5000, collect, &kept, &err));
+    assert_int_equal(kept.n, STORE_WEBHOOK_DELIVERIES_KEPT);
+    store_webhook_delivery last = delivery_rec(&w, 10 + STORE_WEBHOOK_DELIVERIES_KEPT + 4);
+    assert_string_equal(ITEM(kept, store_webhook_delivery, 0)->id, last.id);
+    store_webhook_delivery oldest = delivery_rec(&w, 15);
+    assert_string_equal(ITEM(kept, store_webhook_delivery, kept.n - 1)->id, oldest.id);
+    free(kept.all);
+    collected three = COLLECTED(store_webhook_delivery);
+    OK(s->ops->webhook_delivery_each(s, ORG_A, w.id, 3, collect, &three, &err));
+    assert_int_equal(three.n, 3);
+    free(three.all);
+}
+
 /* ---- runners ---- */
 
 #define CASE(f) cmocka_unit_test_setup_teardown(f, contract_setup, contract_teardown)
@@ -2610,6 +3109,7 @@ int store_contract_run_peers(const char *backend_name, store *(*open_fresh)(void
         CASE(test_token_conflict_and_isolation),
         CASE(test_token_revoke),
         CASE(test_token_touch),
+        CASE(test_token_set_rate_limit),
         CASE(test_group_roundtrip_and_isolation),
         CASE(test_grant_idempotent),
         CASE(test_grant_references),
@@ -2627,6 +3127,7 @@ int store_contract_run_peers(const char *backend_name, store *(*open_fresh)(void
         CASE(test_user_update),
         CASE(test_user_update_password_ends_console_sessions),
         CASE(test_session_revocation),
+        CASE(test_session_expiry_sweep),
         CASE(test_idps),
         CASE(test_integrations),
         CASE(test_subject_tokens),
@@ -2641,6 +3142,10 @@ int store_contract_run_peers(const char *backend_name, store *(*open_fresh)(void
         CASE(test_peer_sees_writes),
         CASE(test_peer_concurrent_batches),
         CASE(test_peer_concurrent_versions),
+        CASE(test_audit_after),
+        CASE(test_webhooks),
+        CASE(test_webhook_progress),
+        CASE(test_webhook_due),
     };
     contract_open_fresh = open_fresh;
     contract_open_peer = open_peer;

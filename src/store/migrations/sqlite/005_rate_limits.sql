@@ -1,0 +1,7 @@
+-- 005_rate_limits.sql - a rate limit per access token on the token endpoint
+-- (SQLite dialect). Run by migrate() inside one transaction.
+--
+-- rate_limit_rps: 0 = the deployment's default limit, -1 = no limit,
+-- N > 0 = N requests per second with a burst of rate_limit_burst.
+ALTER TABLE access_tokens ADD COLUMN rate_limit_rps INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE access_tokens ADD COLUMN rate_limit_burst INTEGER NOT NULL DEFAULT 0;
