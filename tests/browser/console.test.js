@@ -536,8 +536,11 @@ describe('admin console in Chromium', { timeout: 120000 }, () => {
 
   async function assertFieldError(control, re, what) {
     let seen = [];
+    // Waits for the field to be marked invalid too: a help text under the field may match re
+    // before the server's error has arrived.
     const r = await e2e.poll(async () => {
       seen = await describedBy(control);
+      if ((await control.getAttribute('aria-invalid')) !== 'true') return null;
       return seen.find((d) => re.test(d.text)) || null;
     }, { timeoutMs: h.WAIT_MS });
     assert.ok(r.ok, `${what}: no error matching ${re} is shown with the field (it shows ${JSON.stringify(seen)})`);

@@ -65,6 +65,33 @@ function cli(env, ...args) {
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
+// ---- secrets: every one a test makes or uses is checked against every server log ----
+//
+// The harness notes each secret that passes through it (access tokens from the CLI and the admin
+// API, session tokens, webhook secrets, Bearer values sent) and, when a server stops or is killed,
+// asserts that its whole log (stderr and stdout) contains none of them. So every test file that
+// starts a server greps that server's log for every secret of the file.
+const secrets = new Set();
+const SECRET_FIELDS = ['token', 'key', 'access_token', 'secret', 'client_secret', 'password'];
+
+function noteSecret(value) {
+  if (typeof value === 'string' && value.length >= 20) secrets.add(value);
+}
+
+function noteSecretsIn(json) {
+  if (!json || typeof json !== 'object') return;
+  const obj = json.data && typeof json.data === 'object' ? json.data : json;
+  for (const f of SECRET_FIELDS) noteSecret(obj[f]);
+}
+
+function assertNoSecretIn(text, what) {
+  for (const secret of secrets) {
+    // The distinctive part: a JWT's signature, an access token's random part.
+    const part = secret.includes('.') ? secret.slice(secret.lastIndexOf('.') + 1) : secret.slice(-24);
+    if (part.length >= 16 && text.includes(part)) assert.fail(`${what} contains a secret (${secret.slice(0, 8)}...)`);
+  }
+}
+
 function cliJson(env, ...args) {
   let opts = null;
   if (args.length && typeof args[args.length - 1] === 'object') opts = args.pop();
@@ -72,11 +99,14 @@ function cliJson(env, ...args) {
   if (opts) full.push(opts);
   const r = cli(env, ...full);
   assert.equal(r.code, 0, `'tessera ${args.join(' ')} --json' exited ${r.code}: ${r.stderr}`);
+  let out;
   try {
-    return JSON.parse(r.stdout);
+    out = JSON.parse(r.stdout);
   } catch (e) {
     assert.fail(`'tessera ${args.join(' ')} --json' printed non-JSON: ${JSON.stringify(r.stdout)}`);
   }
+  noteSecretsIn(out);
+  return out;
 }
 
 function auditEvents(env, org) {
@@ -167,6 +197,7 @@ function startServer(env, extraArgs = [], { timeoutMs = 10000 } = {}) {
           }
           await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
           assertNoSanitizer(stderr, 'tessera serve stderr');
+          assertNoSecretIn(stderr + stdout, 'the tessera serve log');
           assert.equal(res.signal, null, `tessera serve was killed by ${res.signal}; stderr:\n${stderr}`);
           assert.equal(res.code, 0, `tessera serve exited with ${res.code}; stderr:\n${stderr}`);
           return res;
@@ -174,10 +205,12 @@ function startServer(env, extraArgs = [], { timeoutMs = 10000 } = {}) {
       }
       return stopping;
     },
-    // Cleanup without checks (for hooks after a failure).
-    kill() {
+    // Cleanup without the exit checks (for hooks after a failure); the log must still hold no secret.
+    async kill() {
       if (!exitInfo) proc.kill('SIGKILL');
-      return exited;
+      await exited;
+      assertNoSecretIn(stderr + stdout, 'the tessera serve log');
+      return exitInfo;
     },
   };
   return ready.then(
@@ -239,6 +272,9 @@ async function describeFailure(url, err) {
 }
 
 async function httpRequest(url, { method = 'GET', headers = {}, body } = {}) {
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.toLowerCase() === 'authorization' && typeof v === 'string') noteSecret(v.replace(/^Bearer\s+/i, ''));
+  }
   let res;
   try {
     res = await fetch(url, { method, headers, body, redirect: 'manual' });
@@ -252,6 +288,7 @@ async function httpRequest(url, { method = 'GET', headers = {}, body } = {}) {
   } catch {
     json = undefined;
   }
+  noteSecretsIn(json);
   return { status: res.status, headers: res.headers, text, json };
 }
 
@@ -514,6 +551,7 @@ function randomUuid() {
 }
 
 module.exports = {
+  noteSecret,
   BIN,
   UUID_RE,
   SANITIZER_RE,
