@@ -31,16 +31,20 @@ static void add_number(http_request *req, const char *name, long long v)
     http_add_header(req, name, text);
 }
 
-/* The RateLimit-* fields: the quota is `limit` requests per `window` seconds. */
+/* The RateLimit-* fields; with_policy adds RateLimit-Policy (the quota is
+ * `limit` requests per `window` seconds): it never changes, so only
+ * refusals carry it, which keeps every successful reply a field shorter. */
 static void add_fields(http_request *req, long long limit, long long remaining, long long reset,
-                       long long window)
+                       long long window, int with_policy)
 {
-    char policy[48];
     add_number(req, "RateLimit-Limit", limit);
     add_number(req, "RateLimit-Remaining", remaining);
     add_number(req, "RateLimit-Reset", reset);
-    snprintf(policy, sizeof(policy), "%lld;w=%lld", limit, window);
-    http_add_header(req, "RateLimit-Policy", policy);
+    if (with_policy) {
+        char policy[48];
+        snprintf(policy, sizeof(policy), "%lld;w=%lld", limit, window);
+        http_add_header(req, "RateLimit-Policy", policy);
+    }
 }
 
 /* A refusal: counted, not logged (a flood would flood the log too; the
@@ -63,7 +67,7 @@ static int take(ratelimit *rl, http_request *req, const char *key, const ratelim
     if (r.allowed && !fields_always)
         return 0;
     long long window = (rule->burst + rule->rps - 1) / rule->rps;
-    add_fields(req, r.limit, r.remaining, r.reset, window);
+    add_fields(req, r.limit, r.remaining, r.reset, window, !r.allowed);
     return r.allowed ? 0 : refuse(req, limit, r.retry_after, e, what);
 }
 
@@ -112,7 +116,7 @@ int api_auth_check(api_app *app, http_request *req, err_t *e)
     int64_t wait = throttle_check(app->auth_failures, key, clock_now());
     if (wait <= 0)
         return 0;
-    add_fields(req, API_AUTH_FAILURES, 0, wait, API_AUTH_WINDOW);
+    add_fields(req, API_AUTH_FAILURES, 0, wait, API_AUTH_WINDOW, 1);
     return refuse(req, "client", wait, e, "too many failed authentications from this address");
 }
 

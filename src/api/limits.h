@@ -13,7 +13,8 @@
  *
  * A refusal is ERR_RATE_LIMITED (429 rate_limited) with Retry-After and the
  * RateLimit-Limit, -Remaining, -Reset and -Policy fields of
- * draft-ietf-httpapi-ratelimit-headers-06; it is counted in
+ * draft-ietf-httpapi-ratelimit-headers-06 (allowed requests that carry
+ * fields get the first three); it is counted in
  * tessera_rate_limited_total{limit} and writes nothing. */
 #ifndef TESSERA_API_LIMITS_H
 #define TESSERA_API_LIMITS_H

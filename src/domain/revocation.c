@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "core/uuid.h"
 #include "domain/email.h"
 
@@ -21,6 +22,7 @@ int revoke_session(const admin_ctx *c, const char *org_id, const char *jti, err_
             err_set(e, ERR_NOT_FOUND, "no live session with that jti in this organization");
         return -1;
     }
+    metrics_count(METRIC_REVOCATIONS, "jti");
     return 0;
 }
 
@@ -39,5 +41,8 @@ int revoke_user_sessions(const admin_ctx *c, const char *org_id, const char *ema
     buf_puts(&detail, ",\"all_sessions\":true}");
     snprintf(a.detail, sizeof(a.detail), "%s", buf_str(&detail));
     buf_free(&detail);
-    return c->store->ops->session_revoke_email(c->store, org_id, norm, clock_now(), &a, count, e);
+    if (c->store->ops->session_revoke_email(c->store, org_id, norm, clock_now(), &a, count, e) != 0)
+        return -1;
+    metrics_count(METRIC_REVOCATIONS, "email");
+    return 0;
 }
