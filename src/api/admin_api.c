@@ -93,6 +93,18 @@ void admin_reply_list(api_worker *w, http_request *req, const route_params *para
     api_reply_data(req, 200, lw.list);
 }
 
+void admin_reply_removed(api_worker *w, http_request *req, const route_params *params, admin_row_op op)
+{
+    admin_caller c;
+    err_t e;
+    if (admin_begin(w, req, params, &c) != 0)
+        return;
+    if (op(&c.ctx, c.org_id, params->value[1], &e) != 0)
+        http_reply_error(req, &e);
+    else
+        api_reply_data(req, 200, json_pack("{s:s, s:b}", "id", params->value[1], "removed", 1));
+}
+
 json_t *admin_time_json(int64_t t)
 {
     if (t == 0)

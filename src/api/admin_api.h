@@ -26,6 +26,11 @@ typedef int (*admin_each_op)(store *s, const char *org_id, store_each_fn fn, voi
 void admin_reply_list(api_worker *w, http_request *req, const route_params *params, admin_each_op each,
                       json_t *(*to_json)(const void *rec));
 
+/* Removals of one row: authorizes like admin_begin, runs op on the row
+ * named by params->value[1] and replies {"data": {"id", "removed": true}}. */
+typedef int (*admin_row_op)(const admin_ctx *c, const char *org_id, const char *id, err_t *e);
+void admin_reply_removed(api_worker *w, http_request *req, const route_params *params, admin_row_op op);
+
 /* Records as the API shows them. New references. */
 json_t *admin_token_json(const store_token *t);
 json_t *admin_app_json(const store_app *a, int64_t latest_version);

@@ -81,12 +81,5 @@ void api_admin_integration_get(api_worker *w, http_request *req, const route_par
 
 void api_admin_integration_delete(api_worker *w, http_request *req, const route_params *p)
 {
-    admin_caller c;
-    err_t e;
-    if (admin_begin(w, req, p, &c) != 0)
-        return;
-    if (admin_integration_remove(&c.ctx, c.org_id, p->value[1], &e) != 0)
-        http_reply_error(req, &e);
-    else
-        api_reply_data(req, 200, json_pack("{s:s, s:b}", "id", p->value[1], "removed", 1));
+    admin_reply_removed(w, req, p, admin_integration_remove);
 }

@@ -63,12 +63,5 @@ void api_admin_member_update(api_worker *w, http_request *req, const route_param
 
 void api_admin_member_remove(api_worker *w, http_request *req, const route_params *p)
 {
-    admin_caller c;
-    err_t e;
-    if (admin_begin(w, req, p, &c) != 0)
-        return;
-    if (admin_user_remove(&c.ctx, c.org_id, p->value[1], &e) != 0)
-        http_reply_error(req, &e);
-    else
-        api_reply_data(req, 200, json_pack("{s:s, s:b}", "id", p->value[1], "removed", 1));
+    admin_reply_removed(w, req, p, admin_user_remove);
 }

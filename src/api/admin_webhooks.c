@@ -131,14 +131,7 @@ void api_admin_webhook_get(api_worker *w, http_request *req, const route_params 
 
 void api_admin_webhook_delete(api_worker *w, http_request *req, const route_params *p)
 {
-    admin_caller c;
-    err_t e;
-    if (admin_begin(w, req, p, &c) != 0)
-        return;
-    if (admin_webhook_remove(&c.ctx, c.org_id, p->value[1], &e) != 0)
-        http_reply_error(req, &e);
-    else
-        api_reply_data(req, 200, json_pack("{s:s, s:b}", "id", p->value[1], "removed", 1));
+    admin_reply_removed(w, req, p, admin_webhook_remove);
 }
 
 void api_admin_webhook_rotate_secret(api_worker *w, http_request *req, const route_params *p)

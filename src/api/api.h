@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "domain/directory.h"
+#include "domain/sessions.h"
 #include "domain/jwks_cache.h"
 #include "domain/exchange_cache.h"
 #include "domain/watch.h"
@@ -148,6 +149,10 @@ json_t *api_user_json(json_t *claims, const char *type_key);
 /* The token of an "Authorization: Bearer <token>" header, or NULL with *e
  * set (ERR_UNAUTHORIZED); *len receives its length. */
 const char *api_bearer(const char *header, size_t *len, err_t *e);
+/* The verified claims (new reference) of the session token in the request's
+ * Authorization header, with the worker's keys; NULL with *e and *status
+ * (SESSION_INVALID when there is no usable Bearer token) otherwise. */
+json_t *api_session_claims(api_worker *w, http_request *req, int64_t now, session_status *status, err_t *e);
 
 /* Replies 200 with reply (taken) once record and audit are committed by the
  * recorder; 503 instead if they cannot be. The request is suspended until

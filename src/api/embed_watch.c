@@ -31,17 +31,9 @@ void api_embed_watch(api_worker *w, http_request *req, const route_params *param
 {
     (void)params;
     err_t e;
-    size_t len = 0;
-    const char *token = api_bearer(http_header(req, "Authorization"), &len, &e);
-    if (token == NULL) {
-        http_reply_error_code(req, &e, "invalid");
-        return;
-    }
-    jwt_key *const *keys;
-    size_t nkeys = api_worker_verify_keys(w, &keys);
     session_status st;
     int64_t now = clock_now();
-    json_t *claims = sessions_verify(w->app->dir, keys, nkeys, w->app->base_url, token, len, now, &st, &e);
+    json_t *claims = api_session_claims(w, req, now, &st, &e);
     if (claims == NULL) {
         http_reply_error_code(req, &e, status_code(st));
         return;

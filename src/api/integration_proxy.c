@@ -83,14 +83,8 @@ static void run_job(void *arg, store *s)
 /* The verified session's org, jti and user id into j. */
 static int authenticate(api_worker *w, http_request *req, proxy_job *j, err_t *e)
 {
-    size_t len = 0;
-    const char *token = api_bearer(http_header(req, "Authorization"), &len, e);
-    if (token == NULL)
-        return -1;
-    jwt_key *const *keys;
-    size_t nkeys = api_worker_verify_keys(w, &keys);
     session_status status;
-    json_t *claims = sessions_verify(w->app->dir, keys, nkeys, w->app->base_url, token, len, clock_now(), &status, e);
+    json_t *claims = api_session_claims(w, req, clock_now(), &status, e);
     if (claims == NULL)
         return -1;
     snprintf(j->org_id, sizeof(j->org_id), "%s", json_string_value(json_object_get(claims, "org_id")));

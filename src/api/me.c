@@ -46,21 +46,24 @@ json_t *api_user_json(json_t *claims, const char *type_key)
     return user;
 }
 
+json_t *api_session_claims(api_worker *w, http_request *req, int64_t now, session_status *status, err_t *e)
+{
+    size_t len = 0;
+    const char *token = api_bearer(http_header(req, "Authorization"), &len, e);
+    *status = SESSION_INVALID;
+    if (token == NULL)
+        return NULL;
+    jwt_key *const *keys;
+    size_t nkeys = api_worker_verify_keys(w, &keys);
+    return sessions_verify(w->app->dir, keys, nkeys, w->app->base_url, token, len, now, status, e);
+}
+
 void api_me(api_worker *w, http_request *req, const route_params *params)
 {
     (void)params;
     err_t e;
-    size_t len = 0;
-    const char *token = api_bearer(http_header(req, "Authorization"), &len, &e);
-    if (token == NULL) {
-        http_reply_error(req, &e);
-        return;
-    }
-    jwt_key *const *keys;
-    size_t nkeys = api_worker_verify_keys(w, &keys);
     session_status status;
-    json_t *claims = sessions_verify(w->app->dir, keys, nkeys, w->app->base_url, token, len,
-                                     clock_now(), &status, &e);
+    json_t *claims = api_session_claims(w, req, clock_now(), &status, &e);
     if (claims == NULL) {
         http_reply_error(req, &e);
         return;

@@ -59,6 +59,17 @@ int admin_check_name(const char *what, const char *name, err_t *e)
     return 0;
 }
 
+int admin_check_text(const char *what, const char *v, size_t max, int required, err_t *e)
+{
+    size_t n = strlen(v);
+    if ((required && n == 0) || n > max)
+        return err_set(e, ERR_INVALID_REQUEST, "%s must be %d to %zu bytes", what, required ? 1 : 0, max);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return err_set(e, ERR_INVALID_REQUEST, "%s must not contain control characters", what);
+    return 0;
+}
+
 int admin_normalize_origin(const char *in, char *out, size_t cap, err_t *e)
 {
     const char *host;

@@ -89,6 +89,9 @@ void admin_audit_init(store_audit *a, const admin_ctx *c, const char *org_id, co
 
 /* Validation helpers, also used by the admin API. */
 int admin_check_name(const char *what, const char *name, err_t *e);
+/* Text of at most max bytes (at least 1 when required) without control
+ * characters; ERR_INVALID_REQUEST naming what otherwise. */
+int admin_check_text(const char *what, const char *v, size_t max, int required, err_t *e);
 /* owner | admin | developer | end-user; apps:view | apps:update. */
 int admin_check_role(const char *role, err_t *e);
 int admin_check_permission(const char *perm, err_t *e);

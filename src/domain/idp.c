@@ -12,19 +12,6 @@
 #include "core/xalloc.h"
 #include "jwt/jwks.h"
 
-/* Text without control characters, 1..cap-1 bytes (or empty when allowed). */
-static int check_text(const char *what, const char *v, size_t cap, int may_be_empty, err_t *e)
-{
-    size_t n = strlen(v);
-    if ((n == 0 && !may_be_empty) || n > cap - 1)
-        return err_set(e, ERR_INVALID_REQUEST, "%s must be %s to %zu bytes", what, may_be_empty ? "0" : "1",
-                       cap - 1);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-            return err_set(e, ERR_INVALID_REQUEST, "%s must not contain control characters", what);
-    return 0;
-}
-
 static int loopback_host(const char *host, size_t n)
 {
     static const char *const names[] = {"127.0.0.1", "localhost", "[::1]"};
@@ -49,7 +36,7 @@ int idp_url_allowed(const char *url)
 
 static int check_url(const char *what, const char *url, err_t *e)
 {
-    if (check_text(what, url, STORE_URL_MAX, 0, e) != 0)
+    if (admin_check_text(what, url, STORE_URL_MAX - 1, 1, e) != 0)
         return -1;
     if (strpbrk(url, " \"<>\\^`{|}") != NULL || !idp_url_allowed(url))
         return err_set(e, ERR_INVALID_REQUEST,
@@ -168,7 +155,7 @@ static int apply_spec(store_idp *p, const idp_spec *spec, err_t *e)
         return -1;
     if (spec->jwks != NULL && strlen(spec->jwks) > STORE_JWKS_MAX - 1)
         return err_set(e, ERR_INVALID_REQUEST, "an inline jwks must be at most %d bytes", STORE_JWKS_MAX - 1);
-    if (spec->audience != NULL && check_text("audience", spec->audience, sizeof(p->audience), 1, e) != 0)
+    if (spec->audience != NULL && admin_check_text("audience", spec->audience, sizeof(p->audience) - 1, 0, e) != 0)
         return -1;
     if (spec->email_claim != NULL && check_email_claim(spec->email_claim, e) != 0)
         return -1;

@@ -11,21 +11,10 @@
 
 #define SECRET_KEY_PURPOSE "tessera integration secrets v1"
 
-static int check_text(const char *what, const char *v, size_t max, int required, err_t *e)
-{
-    size_t n = strlen(v);
-    if ((required && n == 0) || n > max)
-        return err_set(e, ERR_INVALID_REQUEST, "%s must be %d to %zu bytes", what, required ? 1 : 0, max);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-            return err_set(e, ERR_INVALID_REQUEST, "%s must not contain control characters", what);
-    return 0;
-}
-
 /* https, or http to a loopback host; no query, fragment or user info. */
 static int check_url(const char *what, const char *url, err_t *e)
 {
-    if (check_text(what, url, STORE_URL_MAX - 1, 1, e) != 0)
+    if (admin_check_text(what, url, STORE_URL_MAX - 1, 1, e) != 0)
         return -1;
     if (!idp_url_allowed(url) || strpbrk(url, " \"<>\\^`{|}?#@") != NULL)
         return err_set(e, ERR_INVALID_REQUEST,
@@ -68,10 +57,10 @@ static int apply_spec(directory *d, store_integration *g, const integration_spec
 {
     if ((s->name && admin_check_name("name", s->name, e)) || (s->base_url && check_url("base_url", s->base_url, e)) ||
         (s->token_url && check_url("token_url", s->token_url, e)) ||
-        (s->client_id && check_text("client_id", s->client_id, sizeof(g->client_id) - 1, 1, e)) ||
-        (s->client_secret && check_text("client_secret", s->client_secret, INTEGRATION_SECRET_MAX, 1, e)) ||
-        (s->audience && check_text("audience", s->audience, sizeof(g->audience) - 1, 0, e)) ||
-        (s->scope && check_text("scope", s->scope, sizeof(g->scope) - 1, 0, e)))
+        (s->client_id && admin_check_text("client_id", s->client_id, sizeof(g->client_id) - 1, 1, e)) ||
+        (s->client_secret && admin_check_text("client_secret", s->client_secret, INTEGRATION_SECRET_MAX, 1, e)) ||
+        (s->audience && admin_check_text("audience", s->audience, sizeof(g->audience) - 1, 0, e)) ||
+        (s->scope && admin_check_text("scope", s->scope, sizeof(g->scope) - 1, 0, e)))
         return -1;
     if (s->name)
         snprintf(g->name, sizeof(g->name), "%s", s->name);
