@@ -1,5 +1,6 @@
 /* store.h - the storage interface: a struct of function pointers chosen once
- * at open time. Backends: store_sqlite.c (default), store_pg.c (later).
+ * at open time. Backends: SQLite (default) and PostgreSQL (several nodes on
+ * one database), both implemented once in store_sql.c over a driver (sql.h).
  *
  * Conventions for every operation:
  * - returns 0 on success, -1 on failure with *e set: ERR_NOT_FOUND when the
@@ -481,6 +482,19 @@ typedef struct {
      * `after`, in commit order (rec is a const store_audit_entry *). */
     int (*audit_after)(store *s, const char *org_id, int64_t after, size_t limit, store_each_fn fn,
                        void *ctx, err_t *e);
+
+    /* Several nodes on one database. */
+    /* Waits up to timeout_ms for a change another handle commits: 1 when one
+     * was signalled (then read changes_since), 0 after the timeout. A backend
+     * that cannot signal (SQLite) waits out the timeout and returns 0: its
+     * readers poll. -1 with *e when the database is unreachable. */
+    int (*wait_change)(store *s, int timeout_ms, err_t *e);
+    /* Takes the named lease for this handle, or confirms it still holds it:
+     * *held = 1 when this handle holds it (until the handle is closed or its
+     * connection is lost), 0 when another handle does. Used so that one node
+     * at a time does a job (e.g. delivering a shard of the webhooks) and
+     * another takes over when that node dies. SQLite: always held. */
+    int (*lease)(store *s, const char *name, int *held, err_t *e);
 } store_ops;
 
 struct store {
