@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "crypto/crypto.h"
+#include "domain/change_listener.h"
 #include "domain/signing_keys.h"
 #include "domain/webhooks.h"
 
@@ -47,6 +48,7 @@ struct server_state {
     int listening;          /* server_open got as far as listening */
     http_proxies proxies;   /* --trust-proxy */
     webhook_deliverer *webhooks; /* delivery threads, each with its own store */
+    change_listener *listener;   /* applies other nodes' changes when notified */
 };
 
 static int parse_workers(const cli_args *a, unsigned *n)
@@ -161,6 +163,8 @@ static int open_state(server_state *st, const cli_args *a, err_t *e)
         goto out;
     if ((st->webhooks = webhooks_start(a->db_url, st->dir, e)) == NULL)
         goto out;
+    if ((st->listener = change_listener_start(a->db_url, st->dir, st->app.watch, e)) == NULL)
+        goto out;
     rc = 0;
 out:
     explicit_bzero(master, sizeof(master));
@@ -173,7 +177,8 @@ static void close_state(server_state *st)
     http_server_stop(st->http);
     st->http = NULL;
     recorder_stop(st->rec);
-    webhooks_stop(st->webhooks); /* uses the directory: before it goes */
+    webhooks_stop(st->webhooks);          /* uses the directory: before it goes */
+    change_listener_stop(st->listener);   /* uses the directory and the watch hub */
     for (unsigned i = 0; i < st->nworkers_open; i++)
         api_worker_free(st->workers[i]);
     throttle_free(st->app.signin_by_email);

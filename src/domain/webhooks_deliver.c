@@ -17,9 +17,15 @@
  *
  * The cursor moves by compare-and-set (store.h): if an admin re-enabled the
  * webhook or another node delivered meanwhile, this thread drops its view
- * and starts over from the stored cursor next time. Several nodes on one
- * database all deliver (at least once allows it; docs/SESSIONS.md). */
+ * and starts over from the stored cursor next time.
+ *
+ * Several nodes on one database: thread i of a node works only while its
+ * store handle holds the lease "webhooks.<i>" (store.h lease; PostgreSQL: a
+ * session advisory lock), so each shard has one deliverer at a time and
+ * another node's thread takes over when the holder dies (its connection
+ * closes). The compare-and-set still guards the hand-over. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -235,8 +241,16 @@ static int run_pass(deliver_env *env, int index, int nthreads, int64_t now)
 {
     due_list due = {NULL, 0, 0, index, nthreads};
     err_t e;
-    int more = 0;
+    int more = 0, held = 0;
+    char lease[32];
     env->now = now;
+    snprintf(lease, sizeof(lease), "webhooks.%d", index);
+    if (env->store->ops->lease(env->store, lease, &held, &e) != 0) {
+        log_msg(LOG_WARN, "cannot take the webhook delivery lease; retrying", "error", e.detail, NULL);
+        return 0;
+    }
+    if (!held)
+        return 0; /* another node delivers this shard */
     if (env->store->ops->webhook_due(env->store, now, collect_due, &due, &e) != 0)
         log_msg(LOG_WARN, "cannot list the webhooks due; retrying", "error", e.detail, NULL);
     for (size_t i = 0; i < due.n && !stopping(env); i++)
