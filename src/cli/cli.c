@@ -19,6 +19,8 @@ static const cli_command commands[] = {
      "serve [--listen ADDR:PORT] [--base-url URL] [--workers N] [--trust-proxy ADDR[/BITS],...]\n"
      "                [--metrics-token-file FILE]"},
     {"migrate", NULL, cmd_migrate, "migrate"},
+    {"export", NULL, cmd_export, "export [--out FILE]   (every row, as JSON lines; docs/OPERATIONS.md)"},
+    {"import", NULL, cmd_import, "import [--in FILE]    (into a new, migrated, empty database)"},
     {"demo", NULL, cmd_demo, "demo [--listen ADDR:PORT] [--site-listen ADDR:PORT]"},
     {"org", "create", cmd_org_create, "org create NAME"},
     {"org", "list", cmd_org_list, "org list"},

@@ -7,6 +7,8 @@
 
 int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_org_create(int argc, char **argv);
 int cmd_org_list(int argc, char **argv);

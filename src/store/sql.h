@@ -124,6 +124,8 @@ enum {
     Q_DELIVERY_EACH,
     Q_AUDIT_AFTER,
     Q_LEASE,
+    Q_SNAPSHOT_BEGIN,
+    Q_IMPORT_FINISH,
     Q_COUNT
 };
 
@@ -159,6 +161,10 @@ typedef struct sql_stmt sql_stmt; /* a driver statement, opaque, owned by its sq
 typedef struct {
     const char *dialect;      /* migrations are the assets under migrations/<dialect>/ */
     const sql_query *queries; /* Q_COUNT entries */
+    /* Dialect facts for the statements export/import builds (sql_dump.c). */
+    char param_mark;            /* '?' (?1, ?2...) or '$' ($1, $2...) */
+    const char *creation_order; /* the column that orders a table's rows by creation */
+    const char *audit_position; /* the column holding store_audit_entry.seq */
 
     /* The prepared statement of query q; NULL when it cannot be prepared. */
     sql_stmt *(*stmt)(sql_db *db, int q);
@@ -177,6 +183,10 @@ typedef struct {
     const unsigned char *(*col_blob)(sql_stmt *st, int i, size_t *len);
     const char *(*col_name)(sql_stmt *st, int i);
     void (*reset)(sql_stmt *st);
+    /* An ad-hoc statement (export/import), NULL when it does not prepare;
+     * freed by finalize. */
+    sql_stmt *(*prepare)(sql_db *db, const char *sql);
+    void (*finalize)(sql_stmt *st);
     /* Rows changed by the statement most recently stepped to SQL_DONE. */
     int64_t (*changes)(sql_db *db);
     int (*in_transaction)(sql_db *db);
@@ -195,6 +205,16 @@ typedef struct {
 /* The query tables of the dialects (sqlite_queries.c, pg_queries.c). */
 extern const sql_query sqlite_queries[Q_COUNT];
 extern const sql_query pg_queries[Q_COUNT];
+
+/* Export and import over a driver (sql_dump.c): store.h export_rows and
+ * import_rows. The caller runs them inside a transaction. */
+int sql_dump_export(const sql_driver *drv, sql_db *db, store_row_fn fn, void *ctx, err_t *e);
+int sql_dump_import(const sql_driver *drv, sql_db *db, store_row_next_fn next, void *ctx,
+                    int64_t *rows, err_t *e);
+/* The catalogue export and import use: table i's name and its columns
+ * (", "-separated), for the test that checks it against the schema. */
+size_t sql_dump_ntables(void);
+const char *sql_dump_table(size_t i, const char **columns);
 
 /* Wraps an open driver connection as a store (takes ownership of db). */
 store *store_sql_new(const sql_driver *drv, sql_db *db);

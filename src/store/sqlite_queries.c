@@ -422,5 +422,10 @@ const sql_query sqlite_queries[Q_COUNT] = {
 
     /* One process owns a SQLite database's jobs: every lease is held. */
     [Q_LEASE] = {.name = "lease", .sql = NULL},
+
+    /* Export reads every table in one transaction: WAL gives it a snapshot. */
+    [Q_SNAPSHOT_BEGIN] = {.name = "export", .sql = "BEGIN"},
+    /* Explicit rowids and seqs keep their values; AUTOINCREMENT follows. */
+    [Q_IMPORT_FINISH] = {.name = "import", .sql = NULL},
 };
 

@@ -263,8 +263,30 @@ typedef struct {
     store_audit audit;
 } store_audit_entry;
 
+/* A row of any table, for export and import (tessera export / import). */
+typedef enum { STORE_VALUE_NULL, STORE_VALUE_INT, STORE_VALUE_TEXT, STORE_VALUE_BLOB } store_value_kind;
+
+typedef struct {
+    store_value_kind kind;
+    int64_t i;     /* INT */
+    const char *s; /* TEXT (not NUL-terminated) or BLOB bytes; borrowed */
+    size_t len;
+} store_value;
+
+typedef struct {
+    const char *table;
+    size_t ncols;
+    const char *const *columns;
+    const store_value *values;
+} store_row;
+
 typedef struct store store;
 typedef int (*store_each_fn)(void *ctx, const void *rec);
+/* Export: called for each row (valid only during the call); nonzero stops. */
+typedef int (*store_row_fn)(void *ctx, const store_row *row);
+/* Import: fills *row with the next row (valid until the next call): 1, or 0
+ * at the end, or -1 with *e set. */
+typedef int (*store_row_next_fn)(void *ctx, store_row *row, err_t *e);
 
 typedef struct {
     void (*close)(store *s);
@@ -495,6 +517,21 @@ typedef struct {
      * at a time does a job (e.g. delivering a shard of the webhooks) and
      * another takes over when that node dies. SQLite: always held. */
     int (*lease)(store *s, const char *name, int *held, err_t *e);
+
+    /* Moving an installation (tessera export / import). */
+    /* The newest migration applied (0 on an empty database). */
+    int (*schema_version)(store *s, int64_t *version, err_t *e);
+    /* Every row of every table but schema_migrations, from one consistent
+     * snapshot: tables in an order where a row's references come before it,
+     * rows in creation order; audit_events carry their position as the
+     * column "seq". Tables and columns are the same in every backend. */
+    int (*export_rows)(store *s, store_row_fn fn, void *ctx, err_t *e);
+    /* Inserts what export_rows produced into this store, which must be
+     * migrated to the same schema and empty (ERR_CONFLICT otherwise), in one
+     * transaction: all rows or none. Positions (audit seq, change_log seq)
+     * are kept. An unknown table or column, or a value of the wrong kind, is
+     * ERR_INVALID_REQUEST. *rows gets the number inserted. */
+    int (*import_rows)(store *s, store_row_next_fn next, void *ctx, int64_t *rows, err_t *e);
 } store_ops;
 
 struct store {
@@ -508,5 +545,9 @@ store *store_open(const char *url, err_t *e);
 
 /* Backend constructors, used by store_open. */
 store *store_sqlite_open(const char *path, err_t *e);
+/* url: a libpq connection URL ("postgres://user:password@host:port/db?...").
+ * Connects (ERR_UNAVAILABLE when it cannot; the detail never contains the
+ * URL) and refuses a server older than PostgreSQL 15. */
+store *store_pg_open(const char *url, err_t *e);
 
 #endif

@@ -2181,6 +2181,56 @@ static int op_lease(store *s, const char *name, int *held, err_t *e)
     return 0;
 }
 
+/* ---- export and import (sql_dump.c) ---- */
+
+static int op_schema_version(store *s, int64_t *version, err_t *e)
+{
+    store_sql *ss = from(s);
+    *version = 0;
+    if (stmt_get(ss, Q_MIG_MAX, e) == NULL)
+        return -1;
+    return fetch_one(ss, Q_MIG_MAX, read_int64, version, NULL, e);
+}
+
+/* One read transaction, so the dump is one consistent snapshot. */
+static int op_export_rows(store *s, store_row_fn fn, void *ctx, err_t *e)
+{
+    store_sql *ss = from(s);
+    int ret = -1;
+    if (run_simple(ss, Q_SNAPSHOT_BEGIN, e) != 0)
+        goto out;
+    if (sql_dump_export(ss->drv, ss->db, fn, ctx, e) != 0)
+        goto out;
+    ret = run_simple(ss, Q_COMMIT, e);
+out:
+    if (ret != 0)
+        rollback(ss);
+    return ret;
+}
+
+typedef struct {
+    store_row_next_fn next;
+    void *ctx;
+    int64_t rows;
+} import_args;
+
+static int import_body(store_sql *ss, const void *arg, err_t *e)
+{
+    import_args *a = (import_args *)arg;
+    return sql_dump_import(ss->drv, ss->db, a->next, a->ctx, &a->rows, e);
+}
+
+static int op_import_rows(store *s, store_row_next_fn next, void *ctx, int64_t *rows, err_t *e)
+{
+    import_args a = {next, ctx, 0};
+    write_meta none = {NULL, NULL, NULL, NULL};
+    *rows = 0;
+    if (write_run(from(s), import_body, &a, &none, e) != 0)
+        return -1;
+    *rows = a.rows;
+    return 0;
+}
+
 static void op_close(store *s)
 {
     store_sql *ss = from(s);
@@ -2271,6 +2321,9 @@ static const store_ops sql_ops = {
     .audit_after = op_audit_after,
     .wait_change = op_wait_change,
     .lease = op_lease,
+    .schema_version = op_schema_version,
+    .export_rows = op_export_rows,
+    .import_rows = op_import_rows,
 };
 store *store_sql_new(const sql_driver *drv, sql_db *db)
 {

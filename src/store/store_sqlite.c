@@ -121,6 +121,26 @@ static void sqlite_reset(sql_stmt *st)
     sqlite3_clear_bindings(st->st);
 }
 
+static sql_stmt *sqlite_prepare(sql_db *d, const char *sql)
+{
+    sql_stmt *s = xcalloc(1, sizeof(*s));
+    int rc = sqlite3_prepare_v2(d->db, sql, -1, &s->st, NULL);
+    if (rc == SQLITE_OK) {
+        s->db = d;
+        return s;
+    }
+    failed(d, rc, 1);
+    sqlite3_finalize(s->st);
+    free(s);
+    return NULL;
+}
+
+static void sqlite_finalize(sql_stmt *st)
+{
+    sqlite3_finalize(st->st);
+    free(st);
+}
+
 static int64_t sqlite_changes(sql_db *d)
 {
     return sqlite3_changes(d->db);
@@ -183,6 +203,9 @@ static void sqlite_close(sql_db *d)
 static const sql_driver sqlite_driver = {
     .dialect = "sqlite",
     .queries = sqlite_queries,
+    .param_mark = '?',
+    .creation_order = "rowid",
+    .audit_position = "rowid",
     .stmt = sqlite_stmt,
     .busy = sqlite_busy,
     .bind_text = sqlite_bind_text,
@@ -194,6 +217,8 @@ static const sql_driver sqlite_driver = {
     .col_blob = sqlite_col_blob,
     .col_name = sqlite_col_name,
     .reset = sqlite_reset,
+    .prepare = sqlite_prepare,
+    .finalize = sqlite_finalize,
     .changes = sqlite_changes,
     .in_transaction = sqlite_in_transaction,
     .exec_script = sqlite_exec_script,

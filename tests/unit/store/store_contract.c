@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "core/clock.h"
+#include "store/sql.h"
 
 #define ORG_A "0a000000-0000-4000-8000-00000000000a"
 #define ORG_B "0b000000-0000-4000-8000-00000000000b"
@@ -3089,6 +3090,238 @@ static void test_webhook_progress(void **state)
     free(three.all);
 }
 
+/* ---- export and import (tessera export / import) ---- */
+
+/* A dump in memory: each row flattened to one string (table, then each value
+ * with its kind), so two dumps compare as string lists. */
+typedef struct {
+    char **rows; /* owned */
+    size_t n;
+    store_row *parsed; /* for import: what next() hands out */
+    size_t next;
+} dump_copy;
+
+static void put_escaped(char **out, size_t *len, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        *out = realloc(*out, *len + 4);
+        assert_non_null(*out);
+        *len += (size_t)snprintf(*out + *len, 4, "%02x", (unsigned char)p[i]);
+    }
+}
+
+static int keep_row(void *ctx, const store_row *row)
+{
+    dump_copy *d = ctx;
+    char *flat = NULL;
+    size_t len = 0;
+    put_escaped(&flat, &len, row->table, strlen(row->table));
+    for (size_t i = 0; i < row->ncols; i++) {
+        const store_value *v = &row->values[i];
+        char head[64];
+        int n = v->kind == STORE_VALUE_INT ? snprintf(head, sizeof(head), "|%s=I%lld", row->columns[i], (long long)v->i)
+                                           : snprintf(head, sizeof(head), "|%s=%c", row->columns[i],
+                                                      "NITB"[v->kind]);
+        flat = realloc(flat, len + (size_t)n + 1);
+        assert_non_null(flat);
+        memcpy(flat + len, head, (size_t)n + 1);
+        len += (size_t)n;
+        if (v->kind == STORE_VALUE_TEXT || v->kind == STORE_VALUE_BLOB)
+            put_escaped(&flat, &len, v->s, v->len);
+    }
+    d->rows = realloc(d->rows, (d->n + 1) * sizeof(*d->rows));
+    assert_non_null(d->rows);
+    d->rows[d->n++] = flat;
+    return 0;
+}
+
+/* Keeps a deep copy of every row for import. */
+static int keep_parsed(void *ctx, const store_row *row)
+{
+    dump_copy *d = ctx;
+    d->parsed = realloc(d->parsed, (d->n + 1) * sizeof(*d->parsed));
+    assert_non_null(d->parsed);
+    store_row *r = &d->parsed[d->n];
+    const char **cols = calloc(row->ncols, sizeof(*cols));
+    store_value *vals = calloc(row->ncols, sizeof(*vals));
+    assert_non_null(cols);
+    assert_non_null(vals);
+    for (size_t i = 0; i < row->ncols; i++) {
+        cols[i] = strdup(row->columns[i]);
+        vals[i] = row->values[i];
+        if (vals[i].s != NULL) {
+            char *copy = malloc(vals[i].len + 1);
+            assert_non_null(copy);
+            memcpy(copy, vals[i].s, vals[i].len);
+            vals[i].s = copy;
+        }
+    }
+    r->table = strdup(row->table);
+    r->ncols = row->ncols;
+    r->columns = cols;
+    r->values = vals;
+    d->n++;
+    return 0;
+}
+
+static int next_parsed(void *ctx, store_row *row, err_t *e)
+{
+    dump_copy *d = ctx;
+    (void)e;
+    if (d->next == d->n)
+        return 0;
+    *row = d->parsed[d->next++];
+    return 1;
+}
+
+static void dump_free(dump_copy *d)
+{
+    for (size_t i = 0; i < d->n && d->rows; i++)
+        free(d->rows[i]);
+    for (size_t i = 0; i < d->n && d->parsed; i++) {
+        store_row *r = &d->parsed[i];
+        for (size_t c = 0; c < r->ncols; c++) {
+            free((char *)r->columns[c]);
+            free((char *)r->values[c].s);
+        }
+        free((void *)r->columns);
+        free((void *)r->values);
+        free((char *)r->table);
+    }
+    free(d->rows);
+    free(d->parsed);
+    memset(d, 0, sizeof(*d));
+}
+
+/* One or more rows in every table of the catalogue. */
+static void fill_every_table(store *s)
+{
+    err_t err;
+    char id[STORE_ID_MAX];
+    add_org(s, ORG_A);
+    add_org(s, ORG_B);
+    make_id(id, 0xd1, 1);
+    add_user(s, ORG_A, id, "ada@example.com");
+    store_token t = token_rec(ORG_A, "0d000000-0000-4000-8000-000000000001", 'c');
+    store_audit a1 = audit_rec(ORG_A, 1, "token.created", 1700000010);
+    OK(s->ops->token_insert(s, &t, &a1, &err));
+    add_group(s, ORG_A, "0d000000-0000-4000-8000-000000000002");
+    add_app(s, ORG_A, "0d000000-0000-4000-8000-000000000003");
+    store_grant g = grant_rec(ORG_A, "0d000000-0000-4000-8000-000000000002", "0d000000-0000-4000-8000-000000000003",
+                              "apps:view");
+    OK(s->ops->grant_insert(s, &g, NULL, &err));
+    add_member(s, ORG_A, "0d000000-0000-4000-8000-000000000002", id);
+    store_app_version v = version_rec(ORG_A, "0d000000-0000-4000-8000-000000000003", 1);
+    static const unsigned char bytes[] = {0x00, 0xff, 0x10, 'a', 0x00};
+    store_app_file f;
+    memset(&f, 0, sizeof(f));
+    snprintf(f.path, sizeof(f.path), "index.html");
+    snprintf(f.content_type, sizeof(f.content_type), "text/html");
+    f.data = bytes;
+    f.len = sizeof(bytes);
+    OK(s->ops->app_version_insert(s, &v, &f, 1, NULL, &err));
+    store_key k = key_rec("kid-export-1");
+    OK(s->ops->key_insert(s, &k, NULL, &err));
+    store_session sess[2] = {session_rec(ORG_A, 0xe1, 1), session_rec(ORG_A, 0xe1, 2)};
+    sess[0].expires_at = clock_now() + 3600;
+    sess[1].expires_at = clock_now() - 10; /* for the sweep */
+    store_audit a2 = audit_rec(ORG_A, 2, "session.issued", 1700000020);
+    OK(s->ops->record_batch(s, sess, 2, &a2, 1, &err));
+    store_audit a3 = audit_rec("", 3, "key.rotated", 1700000030); /* deployment-wide */
+    OK(s->ops->audit_insert(s, &a3, &err));
+    store_console_session cs = console_rec(ORG_A, id, 'a', clock_now() + 600);
+    OK(s->ops->console_session_insert(s, &cs, NULL, &err));
+    store_idp *p = idp_rec(ORG_A, "0d000000-0000-4000-8000-000000000004", "https://idp.example.com");
+    OK(s->ops->idp_insert(s, p, NULL, &err));
+    store_integration in = integration_rec(ORG_A, "0d000000-0000-4000-8000-000000000005", "orders");
+    OK(s->ops->integration_insert(s, &in, NULL, &err));
+    store_subject_token st = subject_rec(ORG_A, sess[0].jti, p->id, clock_now() + 600);
+    OK(s->ops->subject_token_put(s, &st, &err));
+    free(p);
+    store_webhook w = webhook_rec(ORG_A, 1);
+    OK(s->ops->webhook_insert(s, &w, NULL, &err));
+    store_webhook_delivery d = delivery_rec(&w, 1);
+    OK(s->ops->webhook_delivery_insert(s, &d, &err));
+    int64_t count = 0, done = 0;
+    OK(s->ops->session_expiry_sweep(s, clock_now(), &count, &done, &err));
+}
+
+static void test_export_import(void **state)
+{
+    store *src = *state;
+    err_t err;
+    fill_every_table(src);
+    dump_copy first = {0}, parsed = {0}, second = {0};
+    OK(src->ops->export_rows(src, keep_row, &first, &err));
+    OK(src->ops->export_rows(src, keep_parsed, &parsed, &err));
+    assert_int_equal(first.n, parsed.n);
+
+    /* Every table of the catalogue has rows: the test covers the whole dump. */
+    for (size_t i = 0; i < sql_dump_ntables(); i++) {
+        const char *cols;
+        const char *table = sql_dump_table(i, &cols);
+        size_t rows = 0;
+        for (size_t r = 0; r < parsed.n; r++)
+            rows += strcmp(parsed.parsed[r].table, table) == 0;
+        if (rows == 0)
+            fail_msg("no row of %s in the dump", table);
+    }
+
+    /* Into a fresh store: the same rows come back out, in the same order. */
+    store *dst = contract_open_fresh();
+    assert_non_null(dst);
+    OK(dst->ops->migrate(dst, &err));
+    int64_t imported = 0, latest_before = 0, latest_after = 0;
+    OK(dst->ops->import_rows(dst, next_parsed, &parsed, &imported, &err));
+    assert_int_equal(imported, (int64_t)parsed.n);
+    OK(dst->ops->export_rows(dst, keep_row, &second, &err));
+    assert_int_equal(first.n, second.n);
+    for (size_t i = 0; i < first.n; i++)
+        assert_string_equal(first.rows[i], second.rows[i]);
+
+    /* Positions carry on after the imported ones. */
+    OK(src->ops->change_latest(src, &latest_before, &err));
+    store_group g2 = group_rec(ORG_A, "0d000000-0000-4000-8000-000000000009", "After");
+    store_audit a9 = audit_rec(ORG_A, 9, "group.created", 1700000090);
+    OK(dst->ops->group_insert(dst, &g2, &a9, &err));
+    OK(dst->ops->change_latest(dst, &latest_after, &err));
+    assert_true(latest_after > latest_before);
+    collected after = COLLECTED(store_audit_entry);
+    OK(dst->ops->audit_after(dst, ORG_A, 0, 100, collect, &after, &err));
+    assert_true(after.n >= 2);
+    const store_audit_entry *newest = ITEM(after, store_audit_entry, after.n - 1);
+    assert_string_equal(newest->audit.id, a9.id);
+    for (size_t i = 0; i + 1 < after.n; i++)
+        assert_true(ITEM(after, store_audit_entry, i)->seq < newest->seq);
+    free(after.all);
+
+    /* A second import into a store with rows is refused and writes nothing. */
+    parsed.next = 0;
+    FAILS_WITH(dst->ops->import_rows(dst, next_parsed, &parsed, &imported, &err), ERR_CONFLICT);
+    dst->ops->close(dst);
+
+    /* A row of the wrong shape: refused, nothing written. */
+    store *bad = contract_open_fresh();
+    assert_non_null(bad);
+    OK(bad->ops->migrate(bad, &err));
+    parsed.next = 0;
+    store_value *v0 = (store_value *)parsed.parsed[0].values;
+    store_value saved = v0[3];
+    v0[3].kind = STORE_VALUE_TEXT; /* session_ttl is an integer */
+    v0[3].s = "x";
+    v0[3].len = 1;
+    FAILS_WITH(bad->ops->import_rows(bad, next_parsed, &parsed, &imported, &err), ERR_INVALID_REQUEST);
+    v0[3] = saved;
+    size_t orgs = 0;
+    OK(bad->ops->org_each(bad, count_rows, &orgs, &err));
+    assert_int_equal(orgs, 0);
+    bad->ops->close(bad);
+
+    dump_free(&first);
+    dump_free(&parsed);
+    dump_free(&second);
+}
+
 /* ---- runners ---- */
 
 #define CASE(f) cmocka_unit_test_setup_teardown(f, contract_setup, contract_teardown)
@@ -3146,6 +3379,7 @@ int store_contract_run_peers(const char *backend_name, store *(*open_fresh)(void
         CASE(test_webhooks),
         CASE(test_webhook_progress),
         CASE(test_webhook_due),
+        CASE(test_export_import),
     };
     contract_open_fresh = open_fresh;
     contract_open_peer = open_peer;
