@@ -40,6 +40,7 @@ enum {
     Q_USER_EACH_ALL,
     Q_USER_UPDATE,
     Q_USER_END_CONSOLE_SESSIONS,
+    Q_USER_LOCK,
     Q_USER_MEMBER_CHANGES,
     Q_USER_DELETE,
     Q_USER_COUNT_ROLE,
@@ -169,7 +170,7 @@ typedef struct {
     /* The prepared statement of query q; NULL when it cannot be prepared. */
     sql_stmt *(*stmt)(sql_db *db, int q);
     int (*busy)(sql_stmt *st);
-    /* s == NULL binds SQL NULL. */
+    /* s == NULL binds SQL NULL; s need not be NUL-terminated at len. */
     void (*bind_text)(sql_stmt *st, int i, const char *s, size_t len);
     void (*bind_int)(sql_stmt *st, int i, int64_t v);
     /* len 0 binds an empty value, never NULL. Fails (-1) only when too big. */
@@ -187,7 +188,8 @@ typedef struct {
      * freed by finalize. */
     sql_stmt *(*prepare)(sql_db *db, const char *sql);
     void (*finalize)(sql_stmt *st);
-    /* Rows changed by the statement most recently stepped to SQL_DONE. */
+    /* Rows changed by the statement most recently stepped to SQL_DONE; a
+     * no-op statement (sql == NULL) leaves it as it was. */
     int64_t (*changes)(sql_db *db);
     int (*in_transaction)(sql_db *db);
     /* Runs a script of several statements (a migration); SQL_DONE or SQL_FAILED. */

@@ -87,6 +87,8 @@ const sql_query sqlite_queries[Q_COUNT] = {
                                             "id = ?2) IS NOT ?5"},
     /* Before the user is deleted (the delete cascades to the memberships): one
      * "member" change per group the user is in, in membership order. */
+    /* BEGIN IMMEDIATE holds the write lock: no membership can appear meanwhile. */
+    [Q_USER_LOCK] = {.name = "user_delete", .sql = NULL},
     [Q_USER_MEMBER_CHANGES] = {.name = "user_delete",
                                .sql = "INSERT INTO change_log (kind, org_id, id, at) "
                                       "SELECT 'member', org_id, group_id, ?3 FROM group_members "

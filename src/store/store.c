@@ -28,10 +28,8 @@ store *store_open(const char *url, err_t *e)
         err_set(e, ERR_INVALID_REQUEST, "empty database URL; use " ACCEPTED_FORMS);
         return NULL;
     }
-    if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://")) {
-        err_set(e, ERR_INVALID_REQUEST, "PostgreSQL backend is not built yet");
-        return NULL;
-    }
+    if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://"))
+        return store_pg_open(url, e);
     if (has_prefix(url, "sqlite:")) {
         const char *path = url + strlen("sqlite:");
         if (path[0] == '\0' || has_prefix(path, "//")) {

@@ -204,17 +204,17 @@ static int exec_bound(store_sql *ss, int q, binder bind, const void *rec, int ch
     return 0;
 }
 
-/* Runs q (a lock or another statement whose rows do not matter) with one text
- * parameter, when the dialect has it. */
-static int exec_lock(store_sql *ss, int q, const char *key, err_t *e)
+/* Runs q (a lock, whose rows do not matter) bound by bind (NULL: no
+ * parameters), when the dialect has it. */
+static int exec_lock(store_sql *ss, int q, binder bind, const void *rec, err_t *e)
 {
     if (ss->drv->queries[q].sql == NULL)
         return 0;
     const cursor *st = stmt_get(ss, q, e);
     if (st == NULL)
         return -1;
-    if (key != NULL)
-        bind_text(st, 1, key);
+    if (bind != NULL)
+        bind(st, rec);
     int rc = step(st);
     stmt_release(st);
     return rc == SQL_FAILED ? fail(ss, q, e) : 0;
@@ -961,7 +961,8 @@ static int op_user_update(store *s, const store_user *u, const store_audit *audi
 static int user_delete_body(store_sql *ss, const void *arg, err_t *e)
 {
     const row_ref *r = arg;
-    if (exec_bound(ss, Q_USER_MEMBER_CHANGES, bind_in_org_at, r, 0, e) != 0)
+    if (exec_lock(ss, Q_USER_LOCK, bind_in_org, r, e) != 0 ||
+        exec_bound(ss, Q_USER_MEMBER_CHANGES, bind_in_org_at, r, 0, e) != 0)
         return -1;
     return exec_bound(ss, Q_USER_DELETE, bind_in_org, r, 1, e);
 }
@@ -1063,14 +1064,27 @@ static int op_token_set_rate_limit(store *s, const store_token *t, const store_a
     return write_run(from(s), one_stmt_body, &o, &m, e);
 }
 
-/* Unknown ids are skipped: the token may have been deleted meanwhile. */
+static int id_cmp(const void *x, const void *y)
+{
+    const char *a = *(const char *const *)x, *b = *(const char *const *)y;
+    return a == NULL ? (b != NULL) : b == NULL ? -1 : strcmp(a, b);
+}
+
+/* Unknown ids are skipped: the token may have been deleted meanwhile. The
+ * rows are updated in id order, so two nodes touching overlapping sets take
+ * their row locks in the same order and never deadlock (PostgreSQL). */
 static int op_token_touch(store *s, const char *const *ids, size_t n, int64_t at, err_t *e)
 {
-    touch_args a = {ids, n, at};
-    write_meta m = {NULL, NULL, NULL, NULL};
     if (n == 0)
         return 0;
-    return write_run(from(s), touch_body, &a, &m, e);
+    const char **sorted = xmalloc(n * sizeof(*sorted)); /* owned; freed below */
+    memcpy(sorted, ids, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), id_cmp);
+    touch_args a = {sorted, n, at};
+    write_meta m = {NULL, NULL, NULL, NULL};
+    int rc = write_run(from(s), touch_body, &a, &m, e);
+    free(sorted);
+    return rc;
 }
 
 static int op_group_insert(store *s, const store_group *g, const store_audit *audit, err_t *e)
@@ -1257,7 +1271,7 @@ static int file_row(store_sql *ss, const char *version_id, const store_app_file 
 static int version_body(store_sql *ss, const void *arg, err_t *e)
 {
     const version_args *a = arg;
-    if (exec_lock(ss, Q_VERSION_LOCK, a->v->app_id, e) != 0 ||
+    if (exec_lock(ss, Q_VERSION_LOCK, bind_key_text, a->v->app_id, e) != 0 ||
         version_next(ss, a->v->app_id, a->version, e) != 0 || version_row(ss, a, e) != 0)
         return -1;
     for (size_t i = 0; i < a->nfiles; i++)
@@ -2096,7 +2110,7 @@ static int migration_body(store_sql *ss, const void *arg, err_t *e)
     const migration *m = arg;
     int applied = 0;
     const char *why = "";
-    if (exec_lock(ss, Q_MIG_LOCK, NULL, e) != 0)
+    if (exec_lock(ss, Q_MIG_LOCK, NULL, NULL, e) != 0)
         return -1;
     if (ss->drv->exec_script(ss->db, ss->drv->queries[Q_MIG_TABLE].sql) != SQL_DONE)
         return err_set(e, ERR_INTERNAL, "cannot create schema_migrations");
