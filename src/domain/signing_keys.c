@@ -217,6 +217,9 @@ out:
     return rc;
 }
 
+/* Nodes starting at once on an empty database race here: the store keeps one
+ * active key (key_insert), so the losers get ERR_CONFLICT, and the key the
+ * winner made is theirs too. */
 int signing_keys_ensure(store *s, const unsigned char master[MASTER_KEY_LEN], err_t *e)
 {
     store_key *active = xcalloc(1, sizeof(*active));
@@ -228,6 +231,8 @@ int signing_keys_ensure(store *s, const unsigned char master[MASTER_KEY_LEN], er
         snprintf(audit.action, sizeof(audit.action), "key.created");
         snprintf(audit.detail, sizeof(audit.detail), "{\"reason\":\"first start\"}");
         rc = insert_new_key(s, master, &audit, NULL, e);
+        if (rc != 0 && e->cls == ERR_CONFLICT)
+            rc = s->ops->key_each(s, find_active, active, e) == 0 && active->kid[0] != '\0' ? 0 : -1;
     }
     free(active);
     return rc;
@@ -245,9 +250,8 @@ int signing_keys_rotate(store *s, const unsigned char master[MASTER_KEY_LEN], co
     snprintf(audit.actor, sizeof(audit.actor), "%s", actor);
     snprintf(audit.action, sizeof(audit.action), "key.rotated");
     snprintf(audit.detail, sizeof(audit.detail), "{\"previous_kid\":\"%s\"}", active->kid);
+    /* The store retires the previous key in the same transaction. */
     if (insert_new_key(s, master, &audit, new_kid, e) != 0)
-        goto out;
-    if (active->kid[0] != '\0' && s->ops->key_set_state(s, active->kid, "retiring", NULL, e) != 0)
         goto out;
     rc = 0;
 out:

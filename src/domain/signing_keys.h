@@ -24,7 +24,8 @@ int signing_keys_master_key(store *s, const char *db_url, unsigned char key[MAST
 /* Creates an active ES256 key when the store has none. */
 int signing_keys_ensure(store *s, const unsigned char master[MASTER_KEY_LEN], err_t *e);
 
-/* Makes a new active key; the previous active key becomes retiring.
+/* Makes a new active key; the previous active key becomes retiring in the
+ * same transaction.
  * new_kid[64] receives the new kid. */
 int signing_keys_rotate(store *s, const unsigned char master[MASTER_KEY_LEN], const char *actor,
                         char new_kid[64], err_t *e);

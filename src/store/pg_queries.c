@@ -295,10 +295,14 @@ const sql_query pg_queries[Q_COUNT] = {
                            "WHERE version_id = $1 AND path = $2",
                     .entity = "app file"},
 
+    /* Before an active key is inserted: the one active key steps down. */
+    [Q_KEY_DEMOTE] = {.name = "key_insert",
+                      .sql = "UPDATE signing_keys SET state = 'retiring' WHERE state = 'active'"},
     [Q_KEY_INSERT] = {.name = "key_insert",
                       .sql =
                           "INSERT INTO signing_keys (" KEY_COLS ") VALUES ($1, $2, $3, $4, $5, $6)",
-                      .entity = "signing key"},
+                      .entity = "signing key",
+                      .conflict = "a signing key with this kid exists, or another key became active at the same time"},
     [Q_KEY_GET] = {.name = "key_get",
                    .sql = "SELECT " KEY_COLS " FROM signing_keys WHERE kid = $1",
                    .entity = "signing key"},
@@ -306,7 +310,8 @@ const sql_query pg_queries[Q_COUNT] = {
                     .sql = "SELECT " KEY_COLS " FROM signing_keys ORDER BY rid"},
     [Q_KEY_SET_STATE] = {.name = "key_set_state",
                          .sql = "UPDATE signing_keys SET state = $2 WHERE kid = $1",
-                         .entity = "signing key"},
+                         .entity = "signing key",
+                         .conflict = "another signing key is active"},
 
     [Q_SESSION_INSERT] = {.name = "record_batch",
                           .sql = "INSERT INTO sessions (" SESSION_COLS

@@ -78,6 +78,7 @@ enum {
     Q_VERSION_EACH_ALL,
     Q_FILE_INSERT,
     Q_FILE_GET,
+    Q_KEY_DEMOTE,
     Q_KEY_INSERT,
     Q_KEY_GET,
     Q_KEY_EACH,

@@ -374,9 +374,15 @@ typedef struct {
     int (*app_file_get)(store *s, const char *version_id, const char *path, store_each_fn fn,
                         void *ctx, err_t *e);
 
+    /* One key is active at a time (a unique index says so): inserting an
+     * active key makes the active one "retiring" in the same transaction
+     * (still published, no longer signing). Two inserts racing (two nodes
+     * starting on an empty database, two rotations) cannot both win: the
+     * loser gets ERR_CONFLICT. Change ("key", kid). */
     int (*key_insert)(store *s, const store_key *k, const store_audit *audit, err_t *e);
     int (*key_get)(store *s, const char *kid, store_key *out, err_t *e);
     int (*key_each)(store *s, store_each_fn fn, void *ctx, err_t *e);
+    /* ERR_CONFLICT when it would make a second key active. */
     int (*key_set_state)(store *s, const char *kid, const char *state, const store_audit *audit,
                          err_t *e);
 

@@ -1342,10 +1342,26 @@ static int op_app_file_get(store *s, const char *version_id, const char *path, s
     return fetch_one(ss, Q_FILE_GET, read_file_call, &fc, NULL, e);
 }
 
+static void bind_nothing(const cursor *st, const void *rec)
+{
+    (void)st;
+    (void)rec;
+}
+
+/* An active key takes over from the active one (the unique index
+ * signing_keys_one_active refuses a second, racing one: ERR_CONFLICT). */
+static int key_insert_body(store_sql *ss, const void *arg, err_t *e)
+{
+    const store_key *k = arg;
+    if (strcmp(k->state, "active") == 0 && exec_bound(ss, Q_KEY_DEMOTE, bind_nothing, NULL, 0, e) != 0)
+        return -1;
+    return exec_bound(ss, Q_KEY_INSERT, bind_key, k, 0, e);
+}
+
 static int op_key_insert(store *s, const store_key *k, const store_audit *audit, err_t *e)
 {
     write_meta m = {"key", "", k->kid, audit};
-    return write_one(from(s), Q_KEY_INSERT, bind_key, k, &m, e);
+    return write_run(from(s), key_insert_body, k, &m, e);
 }
 
 static int op_key_get(store *s, const char *kid, store_key *out, err_t *e)

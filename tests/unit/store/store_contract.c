@@ -1211,12 +1211,22 @@ static void test_keys(void **state)
     FAILS_WITH(s->ops->key_insert(s, &k2, NULL, &err), ERR_CONFLICT);
     assert_int_equal(count_audit(s, ""), 1);
 
+    /* One active key: the second active insert retired the first. */
     store_key got;
     OK(s->ops->key_get(s, k1.kid, &got, &err));
+    snprintf(k1.state, sizeof(k1.state), "retiring");
     assert_key_equal(&got, &k1);
     OK(s->ops->key_get(s, k2.kid, &got, &err));
     assert_key_equal(&got, &k2);
     FAILS_WITH(s->ops->key_get(s, "no-such-kid", &got, &err), ERR_NOT_FOUND);
+    FAILS_WITH(s->ops->key_set_state(s, k1.kid, "active", NULL, &err), ERR_CONFLICT);
+    OK(s->ops->key_get(s, k2.kid, &got, &err));
+    assert_string_equal(got.state, "active");
+    store_key k3 = key_rec("2024-01-c");
+    snprintf(k3.state, sizeof(k3.state), "retired"); /* not active: retires nothing */
+    OK(s->ops->key_insert(s, &k3, NULL, &err));
+    OK(s->ops->key_get(s, k2.kid, &got, &err));
+    assert_string_equal(got.state, "active");
 
     OK(s->ops->key_set_state(s, k1.kid, "retiring", NULL, &err));
     OK(s->ops->key_get(s, k1.kid, &got, &err));
@@ -1225,18 +1235,19 @@ static void test_keys(void **state)
 
     collected c = COLLECTED(store_key);
     OK(s->ops->key_each(s, collect, &c, &err));
-    assert_int_equal(c.n, 2);
-    snprintf(k1.state, sizeof(k1.state), "retiring");
+    assert_int_equal(c.n, 3);
     assert_key_equal(ITEM(c, store_key, 0), &k1);
     assert_key_equal(ITEM(c, store_key, 1), &k2);
+    assert_key_equal(ITEM(c, store_key, 2), &k3);
     free(c.all);
 
     collected ch = COLLECTED(store_change);
     OK(s->ops->changes_since(s, before, collect, &ch, &err));
-    assert_int_equal(ch.n, 3);
+    assert_int_equal(ch.n, 4);
     assert_change(ITEM(ch, store_change, 0), "key", "", k1.kid);
     assert_change(ITEM(ch, store_change, 1), "key", "", k2.kid);
-    assert_change(ITEM(ch, store_change, 2), "key", "", k1.kid);
+    assert_change(ITEM(ch, store_change, 2), "key", "", k3.kid);
+    assert_change(ITEM(ch, store_change, 3), "key", "", k1.kid);
     free(ch.all);
 }
 

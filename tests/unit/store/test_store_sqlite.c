@@ -261,6 +261,46 @@ static int migrations_count(int *latest)
  * here the way migrate() did it then, from the compiled-in 001 file) gets
  * every later migration applied, keeps its rows, and the new operations
  * work on them. */
+/* Migration 008 on a database where nodes racing at start left several
+ * active keys: the newest stays active, the others retire (still published),
+ * and from then on a second active key is refused. */
+static void test_migrate_008_keeps_one_active_key(void **state)
+{
+    (void)state;
+    err_t err = {0};
+    store *s = open_fresh();
+    assert_non_null(s);
+    raw_exec(last_path, "CREATE TABLE schema_migrations ("
+                        "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    for (int v = 1; v <= 7; v++) {
+        char name[64], sql[128];
+        const asset *m = NULL;
+        for (size_t i = 0; i < asset_count && m == NULL; i++) {
+            snprintf(name, sizeof(name), "migrations/sqlite/%03d_", v);
+            if (strncmp(asset_table[i].path, name, strlen(name)) == 0)
+                m = &asset_table[i];
+        }
+        assert_non_null(m);
+        raw_exec(last_path, (const char *)m->data);
+        snprintf(sql, sizeof(sql), "INSERT INTO schema_migrations (version, applied_at) VALUES (%d, 1)", v);
+        raw_exec(last_path, sql);
+    }
+    raw_exec(last_path, "INSERT INTO signing_keys VALUES ('k-old', 'ES256', 'active', x'00', '{}', 100);"
+                        "INSERT INTO signing_keys VALUES ('k-new', 'ES256', 'active', x'00', '{}', 101);"
+                        "INSERT INTO signing_keys VALUES ('k-gone', 'ES256', 'retired', x'00', '{}', 99);");
+    if (s->ops->migrate(s, &err) != 0)
+        fail_msg("migrate: %s", err.detail);
+    store_key k;
+    OK(s->ops->key_get(s, "k-new", &k, &err));
+    assert_string_equal(k.state, "active");
+    OK(s->ops->key_get(s, "k-old", &k, &err));
+    assert_string_equal(k.state, "retiring");
+    OK(s->ops->key_get(s, "k-gone", &k, &err));
+    assert_string_equal(k.state, "retired");
+    FAILS_WITH(s->ops->key_set_state(s, "k-old", "active", NULL, &err), ERR_CONFLICT);
+    s->ops->close(s);
+}
+
 static void test_migrate_001_database_to_latest(void **state)
 {
     (void)state;
@@ -517,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_migrate),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_migrate_001_database_to_latest),
+        cmocka_unit_test(test_migrate_008_keeps_one_active_key),
         CASE(test_console_session_housekeeping),
         CASE(test_wal_mode_on_disk),
         CASE(test_long_column_is_internal_error),
