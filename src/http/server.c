@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -17,6 +18,7 @@
 #include "crypto/crypto.h"
 
 #define HTTP_MAX_RESP_HEADERS 16
+#define HTTP_STOP_WAIT_MS 5000 /* longest wait for the requests in flight at stop */
 
 typedef enum { REQ_NEW, REQ_READING, REQ_REPLIED, REQ_SUSPENDED } req_state;
 
@@ -59,7 +61,9 @@ struct http_server {
     unsigned ndaemons;
     int port;
     char address[80];
-    unsigned inflight; /* atomic */
+    unsigned inflight; /* atomic: requests from their first line to their completion */
+    int draining;      /* atomic: quiesced; replies close their connections */
+    int refusing;      /* atomic: stopping; new requests get 503 without being handled */
     http_proxies proxies; /* copy of *cfg.trusted_proxies */
 };
 
@@ -160,6 +164,10 @@ static enum MHD_Result queue_reply(http_request *r)
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     for (int i = 0; i < r->nhdr; i++)
         MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+    /* Draining: the client's next request goes to a new connection (another
+     * node behind the load balancer), not this one. */
+    if (__atomic_load_n(&r->server->draining, __ATOMIC_RELAXED))
+        MHD_add_response_header(resp, "Connection", "close");
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->sent = ret == MHD_YES;
@@ -248,6 +256,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->state == REQ_READING) {
         if (r->too_large) {
             reply_too_large(r);
+        } else if (__atomic_load_n(&slot->server->refusing, __ATOMIC_RELAXED)) {
+            /* Arrived on a kept-alive connection while the server stops: not
+             * handled at all (nothing was done), so the client can safely
+             * send it again, to another node. */
+            err_t e;
+            err_set(&e, ERR_UNAVAILABLE, "the server is stopping; nothing was done, send the request again");
+            http_add_header(r, "Retry-After", "1");
+            http_reply_error(r, &e);
         } else {
             slot->server->cfg.handle(slot->server->cfg.app, slot->worker, r);
         }
@@ -385,6 +401,7 @@ const char *http_server_address(const http_server *s)
 
 void http_server_quiesce(http_server *s)
 {
+    __atomic_store_n(&s->draining, 1, __ATOMIC_RELAXED);
     for (unsigned i = 0; i < s->ndaemons; i++) {
         if (s->daemons[i] == NULL)
             continue;
@@ -399,10 +416,22 @@ unsigned http_server_inflight(http_server *s)
     return __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
 }
 
+/* Stops taking new work, waits up to HTTP_STOP_WAIT_MS for the requests in
+ * flight (suspended ones included: libmicrohttpd aborts the process when it
+ * is stopped with a suspended connection) and stops the daemons. The
+ * components that resume suspended requests (recorder, offload pool, watch
+ * hub) must still be running. */
 void http_server_stop(http_server *s)
 {
     if (s == NULL)
         return;
+    __atomic_store_n(&s->draining, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->refusing, 1, __ATOMIC_RELAXED);
+    int64_t deadline = clock_mono_ms() + HTTP_STOP_WAIT_MS;
+    while (http_server_inflight(s) > 0 && clock_mono_ms() < deadline) {
+        struct timespec ms = {0, 1000000L};
+        nanosleep(&ms, NULL);
+    }
     for (unsigned i = 0; i < s->ndaemons; i++)
         if (s->daemons[i])
             MHD_stop_daemon(s->daemons[i]);

@@ -51,11 +51,15 @@ http_server *http_server_start(const http_config *cfg, err_t *e);
 int http_server_port(const http_server *s);
 /* "HOST:PORT" actually bound (IPv6 in brackets). Valid while s lives. */
 const char *http_server_address(const http_server *s);
-/* Stops accepting new connections; requests in progress continue. */
+/* Stops accepting new connections; requests in progress continue, and every
+ * reply from now on closes its connection (Connection: close), so kept-alive
+ * clients move to another node. */
 void http_server_quiesce(http_server *s);
 /* Requests currently being handled (including suspended ones). */
 unsigned http_server_inflight(http_server *s);
-/* Closes every connection and frees the server. */
+/* Refuses new requests (503, Retry-After: 1, nothing done), waits a bounded
+ * time for those in flight, then closes every connection and frees the
+ * server. Whatever resumes suspended requests must still be running. */
 void http_server_stop(http_server *s);
 
 /* ---- request, valid until the reply is sent ---- */
