@@ -66,14 +66,17 @@ void api_metrics(api_worker *w, http_request *req, const route_params *params)
 }
 
 /* Ready = this worker's database handle answers a trivial query and a
- * signing key is loaded. */
+ * signing key is loaded. A handle whose connection was cut (a PostgreSQL
+ * restart) fails the first statement and reconnects on the next: asked
+ * twice, so a database that is back counts as back. */
 void api_readyz(api_worker *w, http_request *req, const route_params *params)
 {
     (void)params;
     int64_t seq;
     err_t e;
     http_add_header(req, "Cache-Control", "no-store");
-    if (w->store->ops->change_latest(w->store, &seq, &e) != 0) {
+    if (w->store->ops->change_latest(w->store, &seq, &e) != 0 &&
+        w->store->ops->change_latest(w->store, &seq, &e) != 0) {
         char detail[ERR_DETAIL_MAX];
         snprintf(detail, sizeof(detail), "%s", e.detail);
         err_set(&e, ERR_UNAVAILABLE, "the database does not answer: %.200s", detail);
