@@ -9,8 +9,15 @@
 //   b. a revocation on node 2 is enforced on node 1 within a second (b2: also without NOTIFY, by
 //      the 200 ms poll alone);
 //   c. a group grant on node 3 lets an embed load on node 1 within a second (refused before);
+//   c2. a platform user added to a group on node 3 has it (and the embed it grants) in the
+//      session tokens node 1 issues within a second; removed, loses it within a second;
+//   c3. an app's mode and allowed origins changed on node 3 are what node 1's embed page serves
+//      (CSP frame-ancestors, the tokenless embed of a public app) within a second;
+//   c4. an app version uploaded on node 2 is what node 1 serves within a second;
 //   d. an access token created on node 2 works on 1 and 3 within a second; revoked on node 3,
 //      refused on node 1 within a second;
+//   d2. an identity provider added on node 2 lets a token exchange succeed on node 1 within a
+//      second; changed, its new audience is enforced; removed, node 1 refuses within a second;
 //   e. a key rotation on node 1 reaches every JWKS within a second; old tokens verify everywhere,
 //      new ones carry the new kid and verify elsewhere;
 //   f. SIGKILL of node 2 during load loses no acknowledged session and no session.issued event;
@@ -27,6 +34,7 @@ const { spawnSync } = require('node:child_process');
 const jose = require('jose');
 const h = require('./harness');
 const c = require('./cluster');
+const { startIdp, TOKEN_TYPE_ACCESS, DEFAULTS: IDP } = require('./idp');
 
 const DEMO_APP = path.join(__dirname, '..', '..', 'web', 'demo-app');
 const BASE = 'https://sso.multinode.test'; // the issuer of every node (never fetched)
@@ -37,6 +45,8 @@ describe('three nodes on one PostgreSQL database', { timeout: 120000 }, () => {
   let env;
   let S; // seed: org, tokens, groups, app
   let viewers; // a group with no grant yet (case c)
+  let framed; // an sso app framed by https://host.example (case c3)
+  let releases; // a public app, deployed once (case c4)
   let loadToken; // an Embed token without rate limit (case f)
   const nodes = []; // nodes[0] is "node 1"
   const everyServer = [];
@@ -64,15 +74,22 @@ describe('three nodes on one PostgreSQL database', { timeout: 120000 }, () => {
   });
   const meStatus = async (node, s) => (await h.me(node.url, s.token)).status;
   // The embed loads: POST /api/v1/embed/session gives the frame URL, and the frame serves the app.
+  // s null: no session token (a public app).
   const openEmbed = async (node, s, appId = S.app.id) => {
     const r = await h.httpRequest(`${node.url}/api/v1/embed/session`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+      headers: { ...(s ? { authorization: `Bearer ${s.token}` } : {}), 'content-type': 'application/json' },
       body: JSON.stringify({ app_id: appId }),
     });
     if (r.status !== 200) return { ok: false, status: r.status, detail: `${r.status} ${r.text}` };
     const f = await h.httpRequest(`${node.url}${r.json.data.frame_url}`);
-    return { ok: f.status === 200 && /<html/i.test(f.text), status: r.status, frame: f.status, detail: `frame ${f.status}` };
+    return { ok: f.status === 200 && /<html/i.test(f.text), status: r.status, frame: f.status, html: f.text, detail: `frame ${f.status}` };
+  };
+  // The frame-ancestors of the embed page's Content-Security-Policy (what lets a browser frame it).
+  const frameAncestors = async (node, appId) => {
+    const r = await h.httpRequest(`${node.url}/embed/applications/${appId}`);
+    const m = /(?:^|;)\s*frame-ancestors ([^;]*)/.exec(r.headers.get('content-security-policy') || '');
+    return { status: r.status, value: m ? m[1].trim() : null };
   };
   const jwks = async (node) => {
     const r = await h.httpRequest(`${node.url}/.well-known/jwks.json`);
@@ -94,6 +111,12 @@ describe('three nodes on one PostgreSQL database', { timeout: 120000 }, () => {
       assert.equal(r.code, 0, `tessera ${args.join(' ')}: ${r.stderr}`);
     }
     viewers = h.cliJson(env, 'group', 'create', '--org', S.orgId, 'Late viewers');
+    framed = h.cliJson(env, 'app', 'create', '--org', S.orgId, 'Framed', '--mode', 'sso', '--allow-origin', 'https://host.example');
+    releases = h.cliJson(env, 'app', 'create', '--org', S.orgId, 'Releases', '--mode', 'public');
+    for (const app of [framed, releases]) {
+      const r = h.cli(env, 'app', 'deploy', '--org', S.orgId, app.id, DEMO_APP);
+      assert.equal(r.code, 0, `tessera app deploy ${app.name}: ${r.stderr}`);
+    }
     loadToken = h.cliJson(env, 'token', 'create', '--org', S.orgId, '--name', 'load', '--rate-limit', 'off').token;
     // Started together, as an orchestrator starts a new deployment's nodes.
     await Promise.all([0, 1, 2].map(start));
@@ -174,6 +197,97 @@ describe('three nodes on one PostgreSQL database', { timeout: 120000 }, () => {
     assert.ok(loads.ok, `the embed still does not load on node 1 ${loads.ms.toFixed(0)} ms after the grant on node 3 (last: ${loads.detail})`);
   });
 
+  it('c2. a platform user added to a group on node 3 has the group (and its embed) on node 1 within a second; removed, loses it within a second', async (t) => {
+    const email = 'member@host.example';
+    const platformSession = async (node) => {
+      const r = await h.postToken(node.url, S.embedToken, { email, isSuperblocksUser: true });
+      if (r.status !== 200) return { ok: false, detail: `${r.status} ${r.text}` };
+      const parts = h.jwtParts(r.json.access_token);
+      const groups = parts.payload.rbac_group_objects.map((g) => g.id);
+      return { ok: true, s: { token: r.json.access_token, jti: parts.payload.jti }, groups, detail: `groups ${JSON.stringify(groups)}` };
+    };
+    // In the group (granted apps:view on the app), the token carries it and the embed loads on node 1.
+    const inForce = async (member) => {
+      const p = await platformSession(nodes[0]);
+      if (!p.ok) return p;
+      const e = await openEmbed(nodes[0], p.s);
+      const has = p.groups.includes(S.group1.id);
+      return { ok: member ? has && e.ok : !has && e.status === 403, detail: `${p.detail}, embed ${e.detail}` };
+    };
+
+    // The member (a developer: no role that views every app) is added on node 3, without groups.
+    const stranger = await platformSession(nodes[0]);
+    assert.ok(!stranger.ok && /^401 /.test(stranger.detail), `node 1 issues a platform-user token to an unknown email: ${stranger.detail}`);
+    const m = await admin(nodes[2], 'POST', '/members', { email, name: 'Mo Member', role: 'developer' });
+    assert.equal(m.status, 201, m.text);
+    const known = await c.within(ONE_SECOND, () => inForce(false));
+    t.diagnostic(`member added on node 3 gets platform-user tokens (no group, embed refused) on node 1 after ${known.ms.toFixed(0)} ms`);
+    assert.ok(known.ok, `node 1 does not know the member added on node 3 after ${known.ms.toFixed(0)} ms (last: ${known.detail})`);
+
+    const add = await admin(nodes[2], 'POST', `/groups/${S.group1.id}/members`, { email });
+    assert.equal(add.status, 200, add.text);
+    assert.deepEqual(add.json.data, { group_id: S.group1.id, user_id: m.json.data.id });
+    assert.ok((await platformSession(nodes[2])).groups.includes(S.group1.id), 'the node that took the membership does not apply it');
+    const joined = await c.within(ONE_SECOND, () => inForce(true));
+    t.diagnostic(`membership added on node 3 in force on node 1 after ${joined.ms.toFixed(0)} ms`);
+    assert.ok(joined.ok, `node 1 does not apply the membership added on node 3 after ${joined.ms.toFixed(0)} ms (last: ${joined.detail})`);
+
+    const del = await admin(nodes[2], 'DELETE', `/groups/${S.group1.id}/members/${m.json.data.id}`);
+    assert.equal(del.status, 200, del.text);
+    const left = await c.within(ONE_SECOND, () => inForce(false));
+    t.diagnostic(`membership removed on node 3 in force on node 1 after ${left.ms.toFixed(0)} ms`);
+    assert.ok(left.ok, `node 1 still applies the membership removed on node 3 after ${left.ms.toFixed(0)} ms (last: ${left.detail})`);
+  });
+
+  it('c3. an app\'s mode and allowed origins changed on node 3 are what node 1\'s embed page serves within a second', async (t) => {
+    // What node 1 serves for the app: the embed page's frame-ancestors, the settings the embed page
+    // reads, and whether an embed opens without a session token (only a public app does).
+    const served = async (mode, origins) => {
+      const fa = await frameAncestors(nodes[0], framed.id);
+      const settings = await h.httpRequest(`${nodes[0].url}/api/v1/embed/apps/${framed.id}`);
+      const tokenless = await openEmbed(nodes[0], null, framed.id);
+      const d = settings.json && settings.json.data;
+      const want = origins.length ? origins.join(' ') : "'none'";
+      const ok = fa.status === 200 && fa.value === want && settings.status === 200 && d.mode === mode &&
+        JSON.stringify(d.allowed_origins) === JSON.stringify(origins) && (mode === 'public' ? tokenless.ok : tokenless.status === 401);
+      return { ok, detail: `frame-ancestors ${fa.value}; settings ${settings.text}; tokenless embed ${tokenless.detail}` };
+    };
+    const initially = await served('sso', ['https://host.example']);
+    assert.ok(initially.ok, `node 1 does not serve the app as created: ${initially.detail}`);
+    const steps = [
+      ['public', ['https://shop.example', 'http://localhost:3000']],
+      ['sso', []],
+    ];
+    for (const [mode, origins] of steps) {
+      const p = await admin(nodes[2], 'PATCH', `/applications/${framed.id}`, { mode, allowed_origins: origins });
+      assert.equal(p.status, 200, p.text);
+      assert.equal(p.json.data.mode, mode);
+      const applied = await c.within(ONE_SECOND, () => served(mode, origins));
+      t.diagnostic(`mode ${mode}, origins [${origins.join(' ')}] set on node 3 served by node 1 after ${applied.ms.toFixed(0)} ms`);
+      assert.ok(applied.ok, `node 1 does not serve mode ${mode} and origins [${origins.join(' ')}] set on node 3 after ${applied.ms.toFixed(0)} ms (last: ${applied.detail})`);
+    }
+  });
+
+  it('c4. an app version uploaded on node 2 is served by node 1 within a second', async (t) => {
+    const first = await openEmbed(nodes[0], null, releases.id);
+    assert.ok(first.ok, `the public app deployed with the CLI does not load on node 1: ${first.detail}`);
+    for (const release of ['two', 'three']) {
+      const marker = `release ${release} ${crypto.randomUUID()}`;
+      const page = `<!doctype html><html><title>${release}</title><p id="marker">${marker}</p></html>`;
+      const up = await admin(nodes[1], 'POST', `/applications/${releases.id}/versions`, {
+        files: [{ path: 'index.html', content_base64: Buffer.from(page).toString('base64'), content_type: 'text/html; charset=utf-8' }],
+      });
+      assert.equal(up.status, 201, up.text);
+      assert.ok((await openEmbed(nodes[1], null, releases.id)).html.includes(marker), 'the node that took the upload does not serve it');
+      const live = await c.within(ONE_SECOND, async () => {
+        const e = await openEmbed(nodes[0], null, releases.id);
+        return { ok: e.ok && e.html.includes(marker), detail: `${e.detail}: ${(e.html || '').slice(0, 80)}` };
+      });
+      t.diagnostic(`version ${up.json.data.version} uploaded on node 2 served by node 1 after ${live.ms.toFixed(0)} ms`);
+      assert.ok(live.ok, `node 1 does not serve version ${up.json.data.version} uploaded on node 2 after ${live.ms.toFixed(0)} ms (last: ${live.detail})`);
+    }
+  });
+
   it('d. an access token created on node 2 works on nodes 1 and 3 within a second; revoked on node 3, refused on node 1 within a second', async (t) => {
     const created = await admin(nodes[1], 'POST', '/access-tokens', { name: 'made on node 2', type: 'embed' });
     assert.equal(created.status, 201, created.text);
@@ -198,6 +312,51 @@ describe('three nodes on one PostgreSQL database', { timeout: 120000 }, () => {
     assert.ok(refused.ok, `node 1 still accepts the token revoked on node 3 after ${refused.ms.toFixed(0)} ms: ${refused.detail}`);
     const r = await h.me(nodes[0].url, minted.token);
     assert.equal(r.status, 401, `a session of the revoked token is accepted on node 1: ${r.text}`);
+  });
+
+  it('d2. an identity provider added on node 2 lets a token exchange succeed on node 1 within a second; changed and removed, node 1 follows within a second', async (t) => {
+    const idp = await startIdp();
+    try {
+      const subject = idp.mint({ email: IDP.email });
+      h.noteSecret(subject);
+      const exchange = async () => {
+        const r = await h.postToken(nodes[0].url, S.embedToken, { email: IDP.email, subject_token: subject, subject_token_type: TOKEN_TYPE_ACCESS });
+        return { status: r.status, description: r.json && r.json.error_description, detail: `${r.status} ${r.text}` };
+      };
+      const notConfigured = (r) => r.status === 400 && /not configured/.test(r.description);
+      const unknown = await exchange();
+      assert.ok(notConfigured(unknown), `before any provider, node 1 must refuse the exchange as not configured: ${unknown.detail}`);
+
+      const added = await admin(nodes[1], 'POST', '/idps', { name: 'Multinode IdP', issuer: idp.issuer, jwks_uri: idp.jwksUri, audience: IDP.audience });
+      assert.equal(added.status, 201, added.text);
+      const id = added.json.data.id;
+      const works = await c.within(ONE_SECOND, async () => {
+        const r = await exchange();
+        return { ok: r.status === 200, detail: r.detail };
+      });
+      t.diagnostic(`provider added on node 2: exchange succeeds on node 1 after ${works.ms.toFixed(0)} ms`);
+      assert.ok(works.ok, `node 1 still refuses the exchange ${works.ms.toFixed(0)} ms after the provider was added on node 2 (last: ${works.detail})`);
+
+      const patched = await admin(nodes[1], 'PATCH', `/idps/${id}`, { audience: 'api://another-audience' });
+      assert.equal(patched.status, 200, patched.text);
+      const audience = await c.within(ONE_SECOND, async () => {
+        const r = await exchange();
+        return { ok: r.status === 401 && /audience/.test(r.description), detail: r.detail };
+      });
+      t.diagnostic(`provider audience changed on node 2: enforced on node 1 after ${audience.ms.toFixed(0)} ms`);
+      assert.ok(audience.ok, `node 1 still accepts the old audience ${audience.ms.toFixed(0)} ms after the change on node 2 (last: ${audience.detail})`);
+
+      const del = await admin(nodes[1], 'DELETE', `/idps/${id}`);
+      assert.equal(del.status, 200, del.text);
+      const gone = await c.within(ONE_SECOND, async () => {
+        const r = await exchange();
+        return { ok: notConfigured(r), detail: r.detail };
+      });
+      t.diagnostic(`provider removed on node 2: node 1 refuses after ${gone.ms.toFixed(0)} ms`);
+      assert.ok(gone.ok, `node 1 still trusts the provider ${gone.ms.toFixed(0)} ms after it was removed on node 2 (last: ${gone.detail})`);
+    } finally {
+      await idp.close();
+    }
   });
 
   it('e. a key rotation on node 1 reaches every node within a second; old and new tokens verify everywhere', async (t) => {
