@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -509,17 +510,6 @@ static int64_t pg_col_int(sql_stmt *st, int i)
     return strtoll(v, NULL, 10);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* bytea arrives as text in hex format ("\x" then two digits a byte),
  * decoded into the statement's buffer for column i (valid until the next
  * step or reset: the next row reuses it). */
@@ -550,13 +540,9 @@ static const unsigned char *pg_col_blob(sql_stmt *st, int i, size_t *len)
         st->blob[i] = xrealloc(st->blob[i], out + 1);
         st->blob_cap[i] = out + 1;
     }
-    for (size_t k = 0; k < out; k++) {
-        int hi = hex_digit(v[2 + 2 * k]), lo = hex_digit(v[3 + 2 * k]);
-        if (hi < 0 || lo < 0) {
-            *len = n;
-            return (const unsigned char *)v;
-        }
-        st->blob[i][k] = (unsigned char)(hi << 4 | lo);
+    if (hex_decode(v + 2, st->blob[i], out) != 0) {
+        *len = n;
+        return (const unsigned char *)v;
     }
     *len = out;
     return st->blob[i];
