@@ -28,6 +28,7 @@
 #define SERVE_OFFLOAD_QUEUE 256
 #define SERVE_MAX_WATCHERS 4096   /* open embeds long-polling at once (per process) */
 #define SERVE_DRAIN_MS 10000
+#define SERVE_DRAIN_QUIET_MS 300 /* drained: nothing in flight and no new request for this long */
 #define SERVE_MAX_WORKERS 64
 #define SERVE_SIGNIN_PER_EMAIL 5   /* failed sign-ins per email ... */
 #define SERVE_SIGNIN_PER_CLIENT 20 /* ... and per client address ... */
@@ -245,8 +246,13 @@ static void drain(server_state *st)
 {
     watch_hub_close(st->app.watch); /* long polls answer now: they would hold the drain */
     http_server_quiesce(st->http);
+    /* Kept-alive connections (a load balancer's pool) still bring requests
+     * after the listener closed; each reply now closes its connection, so
+     * they stop coming once every such connection carried one more. Done
+     * when nothing is in flight and nothing new arrived for a while. */
     int64_t deadline = clock_mono_ms() + SERVE_DRAIN_MS;
-    while (http_server_inflight(st->http) > 0 && clock_mono_ms() < deadline) {
+    while ((http_server_inflight(st->http) > 0 || http_server_quiet_ms(st->http) < SERVE_DRAIN_QUIET_MS) &&
+           clock_mono_ms() < deadline) {
         struct timespec ms = {0, 10 * 1000000L};
         nanosleep(&ms, NULL);
     }

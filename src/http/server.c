@@ -64,6 +64,7 @@ struct http_server {
     unsigned inflight; /* atomic: requests from their first line to their completion */
     int draining;      /* atomic: quiesced; replies close their connections */
     int refusing;      /* atomic: stopping; new requests get 503 without being handled */
+    int64_t last_request_ms; /* atomic: clock_mono_ms() when the latest request began */
     http_proxies proxies; /* copy of *cfg.trusted_proxies */
 };
 
@@ -95,6 +96,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     crypto_random(rnd, sizeof(rnd));
     hex_encode(rnd, sizeof(rnd), r->request_id);
     __atomic_add_fetch(&r->server->inflight, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->server->last_request_ms, clock_mono_ms(), __ATOMIC_RELAXED);
     return r;
 }
 
@@ -414,6 +416,11 @@ void http_server_quiesce(http_server *s)
 unsigned http_server_inflight(http_server *s)
 {
     return __atomic_load_n(&s->inflight, __ATOMIC_RELAXED);
+}
+
+int64_t http_server_quiet_ms(http_server *s)
+{
+    return clock_mono_ms() - __atomic_load_n(&s->last_request_ms, __ATOMIC_RELAXED);
 }
 
 /* Stops taking new work, waits up to HTTP_STOP_WAIT_MS for the requests in

@@ -11,6 +11,7 @@
 #define TESSERA_HTTP_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -57,6 +58,8 @@ const char *http_server_address(const http_server *s);
 void http_server_quiesce(http_server *s);
 /* Requests currently being handled (including suspended ones). */
 unsigned http_server_inflight(http_server *s);
+/* Milliseconds since the latest request began. */
+int64_t http_server_quiet_ms(http_server *s);
 /* Refuses new requests (503, Retry-After: 1, nothing done), waits a bounded
  * time for those in flight, then closes every connection and frees the
  * server. Whatever resumes suspended requests must still be running. */
