@@ -1312,7 +1312,7 @@ typedef struct {
     void *ctx;
 } file_call;
 
-/* Hands the row to the caller's fn; f.data points into SQLite's row buffer,
+/* Hands the row to the caller's fn; f.data points into the driver's row buffer,
  * valid until the statement is released right after fn returns. */
 static int read_file_call(const cursor *st, void *arg, err_t *e)
 {
@@ -1864,7 +1864,7 @@ static int read_delivery(const cursor *st, void *rec, err_t *e)
     return 0;
 }
 
-/* AUDIT_COLS, then the rowid. */
+/* AUDIT_COLS, then the audit position (SQLite: the rowid; PostgreSQL: seq). */
 static int read_audit_entry(const cursor *st, void *rec, err_t *e)
 {
     store_audit_entry *a = rec;
