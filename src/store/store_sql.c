@@ -188,15 +188,17 @@ static int step_done(store_sql *ss, int q, err_t *e)
 typedef void (*binder)(const cursor *st, const void *rec);
 typedef int (*row_reader)(const cursor *st, void *out, err_t *e);
 
-/* Prepares (if needed), binds rec with bind and runs q, which returns no rows.
- * With changes_required, "no row changed" is ERR_NOT_FOUND. */
+/* Prepares (if needed), binds rec with bind (NULL: q has no parameters) and
+ * runs q, which returns no rows. With changes_required, "no row changed" is
+ * ERR_NOT_FOUND. */
 static int exec_bound(store_sql *ss, int q, binder bind, const void *rec, int changes_required,
                       err_t *e)
 {
     const cursor *st = stmt_get(ss, q, e);
     if (st == NULL)
         return -1;
-    bind(st, rec);
+    if (bind != NULL)
+        bind(st, rec);
     if (step_done(ss, q, e) != 0)
         return -1;
     if (changes_required && ss->drv->changes(ss->db) == 0)
@@ -1342,18 +1344,12 @@ static int op_app_file_get(store *s, const char *version_id, const char *path, s
     return fetch_one(ss, Q_FILE_GET, read_file_call, &fc, NULL, e);
 }
 
-static void bind_nothing(const cursor *st, const void *rec)
-{
-    (void)st;
-    (void)rec;
-}
-
 /* An active key takes over from the active one (the unique index
  * signing_keys_one_active refuses a second, racing one: ERR_CONFLICT). */
 static int key_insert_body(store_sql *ss, const void *arg, err_t *e)
 {
     const store_key *k = arg;
-    if (strcmp(k->state, "active") == 0 && exec_bound(ss, Q_KEY_DEMOTE, bind_nothing, NULL, 0, e) != 0)
+    if (strcmp(k->state, "active") == 0 && exec_bound(ss, Q_KEY_DEMOTE, NULL, NULL, 0, e) != 0)
         return -1;
     return exec_bound(ss, Q_KEY_INSERT, bind_key, k, 0, e);
 }
