@@ -3333,6 +3333,41 @@ static void test_export_import(void **state)
     dump_free(&second);
 }
 
+/* ---- helpers for the backends' own cases ---- */
+
+typedef struct {
+    store *s;
+    int rc;
+    err_t err;
+} migrate_worker;
+
+static void *migrate_run(void *arg)
+{
+    migrate_worker *w = arg;
+    w->rc = w->s->ops->migrate(w->s, &w->err);
+    return NULL;
+}
+
+/* Migrates a and b (two handles on one new database) from two threads at
+ * once, as two processes starting together would; both must succeed. Closes
+ * both. */
+static void migrate_at_once(store *a, store *b)
+{
+    migrate_worker w[2] = {{a, 0, {0}}, {b, 0, {0}}};
+    assert_non_null(a);
+    assert_non_null(b);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, migrate_run, &w[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        if (w[i].rc != 0)
+            fail_msg("migrate %d: %s", i, w[i].err.detail);
+        w[i].s->ops->close(w[i].s);
+    }
+}
+
 /* ---- runners ---- */
 
 #define CASE(f) cmocka_unit_test_setup_teardown(f, contract_setup, contract_teardown)

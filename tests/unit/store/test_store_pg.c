@@ -226,38 +226,13 @@ static int64_t pg_migrations(void)
     return n;
 }
 
-typedef struct {
-    store *s;
-    int rc;
-    err_t err;
-} migrate_worker;
-
-static void *migrate_run(void *arg)
-{
-    migrate_worker *w = arg;
-    w->rc = w->s->ops->migrate(w->s, &w->err);
-    return NULL;
-}
-
 /* Two processes migrating a new database at once: the advisory lock makes
  * them take turns, both succeed, and each migration is applied once. */
 static void test_concurrent_migrate(void **state)
 {
     (void)state;
     for (int round = 0; round < 5; round++) {
-        migrate_worker w[2] = {{open_fresh(), 0, {0}}, {open_peer(), 0, {0}}};
-        assert_non_null(w[0].s);
-        assert_non_null(w[1].s);
-        pthread_t th[2];
-        for (int i = 0; i < 2; i++)
-            assert_int_equal(pthread_create(&th[i], NULL, migrate_run, &w[i]), 0);
-        for (int i = 0; i < 2; i++)
-            pthread_join(th[i], NULL);
-        for (int i = 0; i < 2; i++) {
-            if (w[i].rc != 0)
-                fail_msg("migrate %d: %s", i, w[i].err.detail);
-            w[i].s->ops->close(w[i].s);
-        }
+        migrate_at_once(open_fresh(), open_peer());
         int64_t n = pg_migrations();
         assert_true(n >= 7);
         assert_int_equal(raw_int("SELECT count(*) FROM schema_migrations"), n);
