@@ -41,14 +41,18 @@ typedef struct {
     char origin[256];   /* scheme://host[:port] of base_url */
 } api_app;
 
+/* Session tokens each worker remembers as verified (jwt/jws_cache.h): about
+ * 3 KB each with their payload, so 3 MB per worker at most. */
+#define API_VERIFIED_TOKENS_PER_WORKER 1024
+
 typedef struct {
     api_app *app;
     store *store; /* this worker's own handle (reads of app files) */
     jwt_key *signer;
     uint64_t signer_gen;
     jwt_key **verify_keys;
-    size_t nverify_keys;
     uint64_t verify_gen;
+    session_keys session_keys; /* verify_keys and the tokens they verified */
 } api_worker;
 
 typedef void (*api_handler)(api_worker *w, http_request *req, const route_params *params);
@@ -58,8 +62,9 @@ api_worker *api_worker_new(api_app *app, store *s);
 void api_worker_free(api_worker *w);
 /* The worker's signing key, refreshed if the keys changed; NULL if none. */
 const jwt_key *api_worker_signer(api_worker *w);
-/* The worker's verification keys, refreshed if the keys changed. */
-size_t api_worker_verify_keys(api_worker *w, jwt_key *const **keys);
+/* The worker's verification keys and its cache of tokens they verified,
+ * both renewed when the keys changed. */
+const session_keys *api_worker_verify_keys(api_worker *w);
 
 /* The http_handler: routes the request (api/routes.c). */
 void api_dispatch(void *app, void *worker, http_request *req);

@@ -120,10 +120,8 @@ void api_embed_session(api_worker *w, http_request *req, const route_params *par
         http_reply_error_code(req, &e, "invalid");
         goto out;
     }
-    jwt_key *const *keys;
-    size_t nkeys = api_worker_verify_keys(w, &keys);
     int64_t now = clock_now();
-    if (embed_open(w->app->dir, keys, nkeys, w->app->base_url, app_id, token, token_len, now, &acc,
+    if (embed_open(w->app->dir, api_worker_verify_keys(w), w->app->base_url, app_id, token, token_len, now, &acc,
                    &code, &e) != 0) {
         log_msg(LOG_INFO, "embed refused", "app_id", app_id, "code", code, "reason", e.detail,
                 "request_id", http_request_id(req), NULL);

@@ -125,7 +125,7 @@ static const char *status_code(session_status st)
     }
 }
 
-int embed_open(directory *d, jwt_key *const *keys, size_t nkeys, const char *issuer,
+int embed_open(directory *d, const session_keys *keys, const char *issuer,
                const char *app_id, const char *token, size_t token_len, int64_t now,
                embed_access *out, const char **code, err_t *e)
 {
@@ -140,7 +140,7 @@ int embed_open(directory *d, jwt_key *const *keys, size_t nkeys, const char *iss
             return err_set(e, ERR_UNAUTHORIZED, "this application needs a session token");
     } else {
         session_status st;
-        out->claims = sessions_verify(d, keys, nkeys, issuer, token, token_len, now, &st, e);
+        out->claims = sessions_verify(d, keys, issuer, token, token_len, now, &st, e);
         if (out->claims == NULL) {
             *code = status_code(st);
             return -1;

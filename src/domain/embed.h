@@ -9,6 +9,7 @@
 
 #include "core/err.h"
 #include "domain/directory.h"
+#include "domain/sessions.h"
 #include "jwt/jwk.h"
 #include "store/store.h"
 
@@ -29,7 +30,7 @@ typedef struct {
  * and admins may view every app of their org). On success fills *out
  * (caller calls embed_access_release). On failure returns -1 with *e and
  * *code set to one of "expired", "invalid", "revoked", "forbidden". */
-int embed_open(directory *d, jwt_key *const *keys, size_t nkeys, const char *issuer,
+int embed_open(directory *d, const session_keys *keys, const char *issuer,
                const char *app_id, const char *token, size_t token_len, int64_t now,
                embed_access *out, const char **code, err_t *e);
 void embed_access_release(embed_access *a);

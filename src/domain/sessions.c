@@ -9,6 +9,7 @@
 #include "domain/access_token.h"
 #include "jwt/claims.h"
 #include "jwt/jws.h"
+#include "jwt/jws_cache.h"
 
 int sessions_authenticate(directory *d, const char *authorization, int64_t now, store_token *tok,
                           err_t *e)
@@ -265,27 +266,20 @@ int sessions_issue_signin(directory *d, const jwt_key *signer, const store_user 
     return issue(d, signer, user->org_id, NULL, user->email, &req, ctx, now, out, e);
 }
 
-typedef struct {
-    jwt_key *const *keys;
-    size_t n;
-} key_list;
-
 static const jwt_key *find_key(void *ctx, const char *kid)
 {
-    const key_list *kl = ctx;
-    for (size_t i = 0; i < kl->n; i++)
-        if (strcmp(jwt_key_kid(kl->keys[i]), kid) == 0)
-            return kl->keys[i];
+    const session_keys *sk = ctx;
+    for (size_t i = 0; i < sk->nkeys; i++)
+        if (strcmp(jwt_key_kid(sk->keys[i]), kid) == 0)
+            return sk->keys[i];
     return NULL;
 }
 
-json_t *sessions_verify(directory *d, jwt_key *const *keys, size_t nkeys, const char *issuer,
-                        const char *token, size_t len, int64_t now, session_status *status,
-                        err_t *e)
+json_t *sessions_verify(directory *d, const session_keys *keys, const char *issuer, const char *token,
+                        size_t len, int64_t now, session_status *status, err_t *e)
 {
-    key_list kl = {keys, nkeys};
     *status = SESSION_INVALID;
-    json_t *claims = jws_verify(token, len, find_key, &kl, e);
+    json_t *claims = jws_cache_verify(keys->verified, token, len, find_key, (void *)keys, now, e);
     if (claims == NULL)
         return NULL;
     claims_expect x = {.iss = issuer, .aud = SESSION_AUDIENCE, .now = now, .skew = SESSION_SKEW_SECONDS};

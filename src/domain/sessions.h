@@ -14,6 +14,7 @@
 #include "domain/directory.h"
 #include "domain/token_request.h"
 #include "jwt/jwk.h"
+#include "jwt/jws_cache.h"
 #include "store/store.h"
 
 #define SESSION_AUDIENCE "tessera:session"
@@ -75,9 +76,14 @@ typedef enum { SESSION_OK, SESSION_INVALID, SESSION_EXPIRED, SESSION_REVOKED } s
  * reference) or NULL with *status and *e (ERR_UNAUTHORIZED) set. A session
  * from a sign-in (no "atid") must belong to a platform user who still
  * exists. */
-json_t *sessions_verify(directory *d, jwt_key *const *keys, size_t nkeys, const char *issuer,
-                        const char *token, size_t len, int64_t now, session_status *status,
-                        err_t *e);
+typedef struct {
+    jwt_key *const *keys; /* the verification keys (current and retired) */
+    size_t nkeys;
+    jws_cache *verified;  /* tokens these keys verified before; NULL: none */
+} session_keys;
+
+json_t *sessions_verify(directory *d, const session_keys *keys, const char *issuer, const char *token,
+                        size_t len, int64_t now, session_status *status, err_t *e);
 
 /* What decides whether a verified session is still live. */
 typedef struct {

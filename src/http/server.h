@@ -19,7 +19,7 @@
 
 #define HTTP_MAX_BODY (64 * 1024)
 #define HTTP_MAX_HEADER_BYTES (16 * 1024) /* over it: JSON 431 */
-#define HTTP_POOL_BYTES (64 * 1024)       /* per-connection memory; headers beyond it: libmicrohttpd's own 431 */
+#define HTTP_POOL_BYTES (32 * 1024)       /* per-connection memory; headers beyond it: libmicrohttpd's own 431 */
 
 typedef struct http_request http_request;
 typedef struct http_server http_server;

@@ -63,6 +63,13 @@ describe('session revocation', { timeout: 90000 }, () => {
     assert.deepEqual((await revoke(A.embedToken, { jti: one.jti })).json, { revoked: 1 });
   });
 
+  it('a session verified again and again (remembered by the workers) is refused at once when revoked', async () => {
+    const s = await session('often@host.example');
+    for (let i = 0; i < 20; i++) assert.equal(await meStatus(s), 200, `verification ${i}`);
+    assert.equal((await revoke(A.embedToken, { jti: s.jti })).status, 200);
+    for (let i = 0; i < 20; i++) await assertRevoked(s, `verification ${i} after the revocation`);
+  });
+
   it('by email: every live session of that user in this organization, no one else\'s', async () => {
     const mine = [await session('ann@host.example'), await session('Ann@Host.Example')];
     const other = await session('bob@host.example');
