@@ -92,14 +92,13 @@ static void member_claim(members *m, const char *key, const json_t *claims, cons
  * hot path of verification; bench/README.md). Returns 0 or -1 (too big). */
 static int write_me(buf_t *b, const json_t *claims)
 {
-    members data = {b, 0, 0}, user = {b, 0, 0};
+    members data = {b, 1, 0}, user = {b, 0, 0}; /* data's first member, "user", is opened by hand */
     json_t *groups = json_object_get(claims, "rbac_group_objects");
     json_t *metadata = json_object_get(claims, "metadata");
     char expires[21];
     clock_iso8601((int64_t)json_integer_value(json_object_get(claims, "exp")), expires);
 
     data.failed |= buf_puts(b, "{\"data\":{\"user\":{") != 0;
-    data.n = 1;
     member_claim(&user, "id", claims, "user_id");
     member_claim(&user, "email", claims, "user_email");
     member_claim(&user, "name", claims, "user_name");
