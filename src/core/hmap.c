@@ -10,7 +10,7 @@ static char hmap_tomb_marker;
 
 /* FNV-1a: keys are ids and hashes chosen by Tessera, and a lookup never
  * inserts, so hostile keys cannot grow a chain. */
-static uint64_t hmap_hash(const char *key)
+uint64_t hmap_hash(const char *key)
 {
     uint64_t h = 1469598103934665603ULL;
     for (const unsigned char *p = (const unsigned char *)key; *p; p++) {

@@ -32,7 +32,12 @@ int directory_load(directory *d, store *s, err_t *e);
  * change is visible before the reply); calls are serialized. 0 or -1 with *e. */
 int directory_refresh(directory *d, store *s, err_t *e);
 
-/* Lookups: 0 when found (copied to *out), -1 when not. */
+/* Lookups: 0 when found (copied to *out), -1 when not.
+ * An access token comes with the fields the request paths read: id, org_id,
+ * type, hash, expires_at, revoked_at, rate_rps and rate_burst. Its name,
+ * prefix, created_by, created_at and last_used_at are empty: the directory
+ * does not keep them (memory, docs/internals/MEMORY.md); the admin API reads
+ * them from the store. */
 int directory_token_by_hash(directory *d, const char *hash_hex, store_token *out);
 int directory_token_by_id(directory *d, const char *id, store_token *out);
 int directory_org(directory *d, const char *id, store_org *out);
