@@ -10,14 +10,19 @@ static char hmap_tomb_marker;
 
 /* FNV-1a: keys are ids and hashes chosen by Tessera, and a lookup never
  * inserts, so hostile keys cannot grow a chain. */
-uint64_t hmap_hash(const char *key)
+uint64_t hmap_hash_bytes(const void *key, size_t len)
 {
     uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+    for (const unsigned char *p = key; p < (const unsigned char *)key + len; p++) {
         h ^= *p;
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+static uint64_t hmap_hash(const char *key)
+{
+    return hmap_hash_bytes(key, strlen(key));
 }
 
 void hmap_init(hmap *m)

@@ -23,8 +23,8 @@ typedef struct {
 } hmap;
 
 void hmap_init(hmap *m);
-/* The hash of a key (FNV-1a); core/recmap.c uses it too. */
-uint64_t hmap_hash(const char *key);
+/* The hash of len bytes (FNV-1a); core/recmap.c uses it too. */
+uint64_t hmap_hash_bytes(const void *key, size_t len);
 /* The value stored under key, or NULL. */
 void *hmap_get(const hmap *m, const char *key);
 /* Stores val under key; returns the previous value (or NULL) for the caller to free. */

@@ -21,27 +21,36 @@ void recmap_init(recmap *m, recmap_key_fn key_of)
     m->key_of = key_of;
 }
 
+static int key_is(const recmap *m, const void *rec, const void *key, size_t len)
+{
+    size_t have;
+    const void *k = m->key_of(rec, &have);
+    return have == len && memcmp(k, key, len) == 0;
+}
+
 /* The slot holding key's record, or NULL. A probe reads each record's key;
  * its first bytes differ for all but the record looked for. */
-static void **find(const recmap *m, const char *key)
+static void **find(const recmap *m, const void *key, size_t len)
 {
     if (m->cap == 0)
         return NULL;
     size_t mask = m->cap - 1;
-    for (size_t i = hmap_hash(key) & mask, n = 0; n < m->cap; i = (i + 1) & mask, n++) {
+    for (size_t i = hmap_hash_bytes(key, len) & mask, n = 0; n < m->cap; i = (i + 1) & mask, n++) {
         void **s = &m->slots[i];
         if (*s == NULL)
             return NULL;
-        if (*s != RECMAP_TOMB && strcmp(m->key_of(*s), key) == 0)
+        if (*s != RECMAP_TOMB && key_is(m, *s, key, len))
             return s;
     }
     return NULL;
 }
 
-/* The first free slot for key in slots[cap] (one exists: load stays <= 3/4). */
-static void **free_slot(void **slots, size_t cap, const char *key)
+/* The first free slot for rec in slots[cap] (one exists: load stays <= 3/4). */
+static void **free_slot(const recmap *m, void **slots, size_t cap, const void *rec)
 {
-    size_t i = hmap_hash(key) & (cap - 1);
+    size_t len;
+    const void *key = m->key_of(rec, &len);
+    size_t i = hmap_hash_bytes(key, len) & (cap - 1);
     while (is_live(slots[i]))
         i = (i + 1) & (cap - 1);
     return &slots[i];
@@ -59,20 +68,21 @@ static void grow(recmap *m)
     m->used = m->len;
     for (size_t i = 0; i < oldcap; i++)
         if (is_live(old[i]))
-            *free_slot(m->slots, cap, m->key_of(old[i])) = old[i];
+            *free_slot(m, m->slots, cap, old[i]) = old[i];
     free(old);
 }
 
-void *recmap_get(const recmap *m, const char *key)
+void *recmap_get(const recmap *m, const void *key, size_t len)
 {
-    void **s = find(m, key);
+    void **s = find(m, key, len);
     return s ? *s : NULL;
 }
 
 void *recmap_put(recmap *m, void *rec)
 {
-    const char *key = m->key_of(rec);
-    void **s = find(m, key);
+    size_t len;
+    const void *key = m->key_of(rec, &len);
+    void **s = find(m, key, len);
     if (s != NULL) {
         void *old = *s;
         *s = rec;
@@ -80,7 +90,7 @@ void *recmap_put(recmap *m, void *rec)
     }
     if ((m->used + 1) * 4 > m->cap * 3)
         grow(m);
-    s = free_slot(m->slots, m->cap, key);
+    s = free_slot(m, m->slots, m->cap, rec);
     if (*s == NULL)
         m->used++;
     *s = rec;
@@ -88,9 +98,9 @@ void *recmap_put(recmap *m, void *rec)
     return NULL;
 }
 
-void *recmap_del(recmap *m, const char *key)
+void *recmap_del(recmap *m, const void *key, size_t len)
 {
-    void **s = find(m, key);
+    void **s = find(m, key, len);
     if (s == NULL)
         return NULL;
     void *rec = *s;

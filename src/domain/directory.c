@@ -23,11 +23,13 @@ typedef struct {
 } dir_grant;
 
 /* The records the directory holds by the 100,000 (orgs, access tokens,
- * groups) are kept packed (core/pack.h) in recmaps that read each key from
- * inside its record (core/recmap.h): docs/internals/MEMORY.md has the
- * figures. A key field comes first, so finding it costs nothing. */
+ * groups) are kept packed (core/pack.h: ids as 16 bytes, the token hash as
+ * 32) in recmaps that read each key from inside its record (core/recmap.h):
+ * docs/internals/MEMORY.md has the figures. A map's key field comes first
+ * where it can, so finding it costs nothing. */
+enum { ORG_ID };
 static const pack_field org_fields[] = {
-    PACK_TEXT(store_org, id),   PACK_TEXT(store_org, name),
+    PACK_UUID(store_org, id),   PACK_TEXT(store_org, name),
     PACK_TEXT(store_org, type), PACK_BYTES(store_org, session_ttl),
     PACK_BYTES(store_org, session_ttl_max), PACK_BYTES(store_org, created_at),
 };
@@ -37,16 +39,16 @@ static const pack_layout org_layout = PACK_LAYOUT(store_org, org_fields);
  * rest from the store. */
 enum { TOKEN_HASH, TOKEN_ID };
 static const pack_field token_fields[] = {
-    PACK_TEXT(store_token, hash),        PACK_TEXT(store_token, id),
-    PACK_TEXT(store_token, org_id),      PACK_TEXT(store_token, type),
+    PACK_HEX(store_token, hash),         PACK_UUID(store_token, id),
+    PACK_UUID(store_token, org_id),      PACK_TEXT(store_token, type),
     PACK_BYTES(store_token, expires_at), PACK_BYTES(store_token, revoked_at),
     PACK_BYTES(store_token, rate_rps),   PACK_BYTES(store_token, rate_burst),
 };
 static const pack_layout token_layout = PACK_LAYOUT(store_token, token_fields);
 
-enum { GROUP_ORG_ID = 1, GROUP_NAME };
+enum { GROUP_ID, GROUP_ORG_ID, GROUP_NAME };
 static const pack_field group_fields[] = {
-    PACK_TEXT(store_group, id), PACK_TEXT(store_group, org_id),
+    PACK_UUID(store_group, id), PACK_UUID(store_group, org_id),
     PACK_TEXT(store_group, name), PACK_BYTES(store_group, created_at),
 };
 static const pack_layout group_layout = PACK_LAYOUT(store_group, group_fields);
@@ -57,24 +59,40 @@ typedef struct {
     unsigned char rec[]; /* store_group, packed */
 } dir_group;
 
-static const char *org_key(const void *rec)
+static const void *org_key(const void *rec, size_t *len)
 {
-    return rec;
+    return pack_span(&org_layout, rec, ORG_ID, len);
 }
 
-static const char *token_hash_key(const void *rec)
+static const void *token_hash_key(const void *rec, size_t *len)
 {
-    return rec;
+    return pack_span(&token_layout, rec, TOKEN_HASH, len);
 }
 
-static const char *token_id_key(const void *rec)
+static const void *token_id_key(const void *rec, size_t *len)
 {
-    return pack_field_at(&token_layout, rec, TOKEN_ID);
+    return pack_span(&token_layout, rec, TOKEN_ID, len);
 }
 
-static const char *group_key(const void *g)
+static const void *group_key(const void *g, size_t *len)
 {
-    return (const char *)((const dir_group *)g)->rec;
+    return pack_span(&group_layout, ((const dir_group *)g)->rec, GROUP_ID, len);
+}
+
+/* The record of map m whose field (of layout l) is text, or NULL. */
+static void *find(const recmap *m, const pack_layout *l, size_t field, const char *text)
+{
+    unsigned char key[PACK_KEY_MAX];
+    size_t len = pack_key(l, field, text, key);
+    return len > 0 ? recmap_get(m, key, len) : NULL;
+}
+
+/* Takes that record out of m and returns it (or NULL). */
+static void *take(recmap *m, const pack_layout *l, size_t field, const char *text)
+{
+    unsigned char key[PACK_KEY_MAX];
+    size_t len = pack_key(l, field, text, key);
+    return len > 0 ? recmap_del(m, key, len) : NULL;
 }
 
 typedef struct {
@@ -193,9 +211,12 @@ static void put_org(directory *d, const store_org *o)
 
 static void drop_token(directory *d, const char *id)
 {
-    unsigned char *old = recmap_del(&d->token_ids, id);
-    if (old != NULL)
-        free(recmap_del(&d->tokens, token_hash_key(old)));
+    unsigned char *old = take(&d->token_ids, &token_layout, TOKEN_ID, id);
+    if (old != NULL) {
+        size_t len;
+        const void *hash = token_hash_key(old, &len);
+        free(recmap_del(&d->tokens, hash, len));
+    }
 }
 
 static void put_token(directory *d, const store_token *t)
@@ -218,9 +239,11 @@ static void put_group(directory *d, const store_group *g)
     }
 }
 
-static const char *group_org_id(const dir_group *g)
+/* The group of org_id with this id, or NULL. */
+static dir_group *org_group(directory *d, const char *org_id, const char *group_id)
 {
-    return pack_field_at(&group_layout, g->rec, GROUP_ORG_ID);
+    dir_group *g = find(&d->groups, &group_layout, GROUP_ID, group_id);
+    return g != NULL && pack_field_is(&group_layout, g->rec, GROUP_ORG_ID, org_id) ? g : NULL;
 }
 
 static void user_key(const char *org_id, const char *email, char *out, size_t cap)
@@ -371,7 +394,7 @@ static int on_group(void *ctx, const void *rec)
 static int on_grant(void *ctx, const void *rec)
 {
     const store_grant *g = rec;
-    dir_group *grp = recmap_get(&((load_ctx *)ctx)->d->groups, g->group_id);
+    dir_group *grp = find(&((load_ctx *)ctx)->d->groups, &group_layout, GROUP_ID, g->group_id);
     if (grp == NULL)
         return 0;
     grp->grants = xrealloc(grp->grants, (grp->ngrants + 1) * sizeof(*grp->grants));
@@ -558,9 +581,9 @@ static int apply_change(directory *d, store *s, const store_change *c, err_t *e)
         if (s->ops->group_get(s, c->org_id, c->id, &g, &miss) == 0)
             put_group(d, &g);
         else
-            free_group(recmap_del(&d->groups, c->id));
+            free_group(take(&d->groups, &group_layout, GROUP_ID, c->id));
     } else if (strcmp(c->kind, "grant") == 0) {
-        dir_group *g = recmap_get(&d->groups, c->id);
+        dir_group *g = find(&d->groups, &group_layout, GROUP_ID, c->id);
         if (g != NULL) {
             g->ngrants = 0;
             return s->ops->grant_each(s, c->org_id, c->id, on_grant, &lc, e);
@@ -675,7 +698,7 @@ size_t directory_idp_count(directory *d, const char *org_id)
 int directory_token_by_hash(directory *d, const char *hash_hex, store_token *out)
 {
     pthread_rwlock_rdlock(&d->lock);
-    const unsigned char *t = recmap_get(&d->tokens, hash_hex);
+    const unsigned char *t = find(&d->tokens, &token_layout, TOKEN_HASH, hash_hex);
     if (t)
         pack_unpack(&token_layout, t, out);
     pthread_rwlock_unlock(&d->lock);
@@ -685,7 +708,7 @@ int directory_token_by_hash(directory *d, const char *hash_hex, store_token *out
 int directory_token_by_id(directory *d, const char *id, store_token *out)
 {
     pthread_rwlock_rdlock(&d->lock);
-    const unsigned char *t = recmap_get(&d->token_ids, id);
+    const unsigned char *t = find(&d->token_ids, &token_layout, TOKEN_ID, id);
     if (t)
         pack_unpack(&token_layout, t, out);
     pthread_rwlock_unlock(&d->lock);
@@ -695,7 +718,7 @@ int directory_token_by_id(directory *d, const char *id, store_token *out)
 int directory_org(directory *d, const char *id, store_org *out)
 {
     pthread_rwlock_rdlock(&d->lock);
-    const unsigned char *o = recmap_get(&d->orgs, id);
+    const unsigned char *o = find(&d->orgs, &org_layout, ORG_ID, id);
     if (o)
         pack_unpack(&org_layout, o, out);
     pthread_rwlock_unlock(&d->lock);
@@ -706,10 +729,11 @@ int directory_group_name(directory *d, const char *org_id, const char *group_id,
                          char name[STORE_NAME_MAX])
 {
     pthread_rwlock_rdlock(&d->lock);
-    dir_group *g = recmap_get(&d->groups, group_id);
-    int found = g != NULL && strcmp(group_org_id(g), org_id) == 0;
+    size_t len;
+    dir_group *g = org_group(d, org_id, group_id);
+    int found = g != NULL;
     if (found)
-        str_copy(name, STORE_NAME_MAX, pack_field_at(&group_layout, g->rec, GROUP_NAME));
+        str_copy(name, STORE_NAME_MAX, (const char *)pack_span(&group_layout, g->rec, GROUP_NAME, &len));
     pthread_rwlock_unlock(&d->lock);
     return found ? 0 : -1;
 }
@@ -792,8 +816,8 @@ int directory_groups_allow(directory *d, const char *org_id, const char *const *
     int allowed = 0;
     pthread_rwlock_rdlock(&d->lock);
     for (size_t i = 0; i < ngroups && !allowed; i++) {
-        dir_group *g = recmap_get(&d->groups, group_ids[i]);
-        if (g == NULL || strcmp(group_org_id(g), org_id) != 0)
+        dir_group *g = org_group(d, org_id, group_ids[i]);
+        if (g == NULL)
             continue;
         for (size_t k = 0; k < g->ngrants && !allowed; k++)
             allowed = strcmp(g->grants[k].app_id, app_id) == 0 &&

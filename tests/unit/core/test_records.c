@@ -16,61 +16,84 @@ typedef struct {
     char id[37];
     int64_t n;
     char name[201];
+    char hash[65];
     unsigned char raw[4];
     char empty[8];
 } record;
 
+enum { F_ID, F_N, F_NAME, F_HASH, F_RAW, F_EMPTY };
 static const pack_field record_fields[] = {
-    PACK_TEXT(record, id), PACK_BYTES(record, n), PACK_TEXT(record, name),
-    PACK_BYTES(record, raw), PACK_TEXT(record, empty),
+    PACK_UUID(record, id), PACK_BYTES(record, n), PACK_TEXT(record, name),
+    PACK_HEX(record, hash), PACK_BYTES(record, raw), PACK_TEXT(record, empty),
 };
 static const pack_layout record_layout = PACK_LAYOUT(record, record_fields);
 
-static record sample(void)
+#define UUID_LOWER "0b7f3c9e-1111-4222-8333-944455556666"
+#define HASH_LOWER "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+static record sample(const char *id, const char *hash)
 {
     record r;
     memset(&r, 0x5a, sizeof(r)); /* garbage after each NUL must not survive */
-    snprintf(r.id, sizeof(r.id), "%s", "0b7f3c9e-1111-4222-8333-944455556666");
+    snprintf(r.id, sizeof(r.id), "%s", id);
     r.n = -1234567890123;
     snprintf(r.name, sizeof(r.name), "%s", "Customers");
+    snprintf(r.hash, sizeof(r.hash), "%s", hash);
     memcpy(r.raw, "\0\1\0\2", 4);
     r.empty[0] = '\0';
     return r;
 }
 
+/* rec packed and unpacked must give rec with every array zero after its
+ * text; returns the packed size. */
+static size_t check_round_trip(const record *in)
+{
+    record out, want;
+    void *packed = pack_new(&record_layout, in, 0);
+    memset(&out, 0x77, sizeof(out));
+    pack_unpack(&record_layout, packed, &out);
+    memset(&want, 0, sizeof(want));
+    memcpy(want.id, in->id, strnlen(in->id, sizeof(in->id) - 1));
+    want.n = in->n;
+    memcpy(want.name, in->name, strlen(in->name));
+    memcpy(want.hash, in->hash, strlen(in->hash));
+    memcpy(want.raw, in->raw, 4);
+    assert_memory_equal(&out, &want, sizeof(want));
+    size_t len;
+    const unsigned char *end = pack_span(&record_layout, packed, F_EMPTY, &len);
+    size_t size = (size_t)(end + len - (const unsigned char *)packed);
+    free(packed);
+    return size;
+}
+
 static void test_pack_round_trip(void **state)
 {
     (void)state;
-    record in = sample(), out;
-    void *packed = pack_new(&record_layout, &in, 0);
-    memset(&out, 0x77, sizeof(out));
-    pack_unpack(&record_layout, packed, &out);
-
-    record want;
-    memset(&want, 0, sizeof(want));
-    memcpy(want.id, in.id, strlen(in.id));
-    want.n = in.n;
-    memcpy(want.name, "Customers", 9);
-    memcpy(want.raw, in.raw, 4);
-    assert_memory_equal(&out, &want, sizeof(want));
-
-    assert_string_equal(pack_field_at(&record_layout, packed, 0), in.id);
-    assert_string_equal(pack_field_at(&record_layout, packed, 2), "Customers");
-    assert_string_equal(pack_field_at(&record_layout, packed, 4), "");
-    /* The packed size: 37 + 8 + 10 + 4 + 1 bytes, not sizeof(record). */
-    assert_int_equal(pack_field_at(&record_layout, packed, 5) - (const char *)packed, 60);
-    free(packed);
+    record in = sample(UUID_LOWER, HASH_LOWER);
+    /* UUID 1 + 16, number 8, "Customers" 10, hash 1 + 32, raw 4, "" 1. */
+    assert_int_equal(check_round_trip(&in), 73);
+    /* Texts not in the lower-case form stay text (tag 0): */
+    in = sample("0B7F3C9E-1111-4222-8333-944455556666", "9F86");
+    assert_int_equal(check_round_trip(&in), 1 + 37 + 8 + 10 + 1 + 5 + 4 + 1);
+    in = sample("not-a-uuid", "abc"); /* odd hex */
+    check_round_trip(&in);
+    in = sample("", "");
+    check_round_trip(&in);
+    in = sample("0b7f3c9e-1111-4222-8333-94445555666g", "zz");
+    check_round_trip(&in);
 }
 
 static void test_pack_cuts_unterminated_text(void **state)
 {
     (void)state;
-    record in = sample(), out;
-    memset(in.id, 'x', sizeof(in.id)); /* no NUL in the array */
+    record in = sample(UUID_LOWER, HASH_LOWER), out;
+    memset(in.name, 'x', sizeof(in.name)); /* no NUL in the array */
+    memset(in.id, 'y', sizeof(in.id));
     void *packed = pack_new(&record_layout, &in, 0);
     pack_unpack(&record_layout, packed, &out);
+    assert_int_equal(strlen(out.name), sizeof(out.name) - 1);
     assert_int_equal(strlen(out.id), sizeof(out.id) - 1);
-    assert_string_equal(out.name, "Customers");
+    assert_string_equal(out.hash, HASH_LOWER);
     assert_int_equal(out.n, in.n);
     free(packed);
 }
@@ -83,17 +106,51 @@ typedef struct {
 static void test_pack_after_head(void **state)
 {
     (void)state;
-    record in = sample(), out;
+    record in = sample(UUID_LOWER, HASH_LOWER), out;
     with_head *h = pack_new(&record_layout, &in, offsetof(with_head, rec));
     assert_int_equal(h->tag, 0);
     pack_unpack(&record_layout, h->rec, &out);
-    assert_string_equal(out.id, in.id);
+    assert_string_equal(out.id, UUID_LOWER);
     assert_string_equal(out.name, "Customers");
     free(h);
 }
 
-static const char *key_at_start(const void *rec)
+/* A key matches a field exactly when the texts are equal: never for another
+ * case, a prefix, or a text longer than the field could hold. */
+static void test_pack_keys(void **state)
 {
+    (void)state;
+    record in = sample(UUID_LOWER, HASH_LOWER);
+    unsigned char *packed = pack_new(&record_layout, &in, 0);
+    assert_true(pack_field_is(&record_layout, packed, F_ID, UUID_LOWER));
+    assert_true(pack_field_is(&record_layout, packed, F_HASH, HASH_LOWER));
+    assert_true(pack_field_is(&record_layout, packed, F_NAME, "Customers"));
+    assert_false(pack_field_is(&record_layout, packed, F_ID, "0B7F3C9E-1111-4222-8333-944455556666"));
+    assert_false(pack_field_is(&record_layout, packed, F_ID, "0b7f3c9e-1111-4222-8333-94445555666"));
+    assert_false(pack_field_is(&record_layout, packed, F_HASH, "9f86d081"));
+    assert_false(pack_field_is(&record_layout, packed, F_NAME, "customers"));
+    assert_false(pack_field_is(&record_layout, packed, F_NAME, "Customers "));
+
+    unsigned char key[PACK_KEY_MAX];
+    char longer[300];
+    memset(longer, 'a', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    assert_int_equal(pack_key(&record_layout, F_NAME, longer, key), 0);
+    longer[201] = '\0'; /* one byte more than the field holds */
+    assert_int_equal(pack_key(&record_layout, F_NAME, longer, key), 0);
+    longer[200] = '\0'; /* the longest name */
+    assert_int_equal(pack_key(&record_layout, F_NAME, longer, key), 201);
+    longer[37] = '\0';
+    assert_int_equal(pack_key(&record_layout, F_ID, longer, key), 0);
+    longer[36] = '\0'; /* not a UUID: a key in text form (tag, text, NUL) */
+    assert_int_equal(pack_key(&record_layout, F_ID, longer, key), 38);
+    assert_int_equal(pack_key(&record_layout, F_N, "1", key), 0);
+    free(packed);
+}
+
+static const void *key_at_start(const void *rec, size_t *len)
+{
+    *len = strlen(rec);
     return rec;
 }
 
@@ -119,12 +176,12 @@ static void test_recmap(void **state)
     recs[42] = again;
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 3000; i += 3)
-            assert_ptr_equal(recmap_del(&m, recs[i]), recs[i]);
-        assert_null(recmap_del(&m, "key-0"));
+            assert_ptr_equal(recmap_del(&m, recs[i], strlen(recs[i])), recs[i]);
+        assert_null(recmap_del(&m, "key-0", 5));
         for (int i = 0; i < 3000; i++) {
             char key[16];
             snprintf(key, sizeof(key), "key-%d", i);
-            assert_ptr_equal(recmap_get(&m, key), i % 3 ? recs[i] : NULL);
+            assert_ptr_equal(recmap_get(&m, key, strlen(key)), i % 3 ? recs[i] : NULL);
         }
         assert_int_equal(m.len, 2000);
         for (int i = 0; i < 3000; i += 3)
@@ -132,10 +189,11 @@ static void test_recmap(void **state)
         assert_int_equal(m.len, 3000);
     }
     assert_true(m.cap * 3 >= m.used * 4);
-    assert_null(recmap_get(&m, "key-3000"));
+    assert_null(recmap_get(&m, "key-3000", 8));
+    assert_null(recmap_get(&m, "key-1", 4)); /* a prefix of a key is another key */
     recmap_free(&m, free);
     assert_int_equal(m.len, 0);
-    assert_null(recmap_get(&m, "key-1"));
+    assert_null(recmap_get(&m, "key-1", 5));
 }
 
 int main(void)
@@ -144,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_pack_round_trip),
         cmocka_unit_test(test_pack_cuts_unterminated_text),
         cmocka_unit_test(test_pack_after_head),
+        cmocka_unit_test(test_pack_keys),
         cmocka_unit_test(test_recmap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
