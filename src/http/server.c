@@ -137,6 +137,9 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
+/* libmicrohttpd's log callback: fmt is its printf format (the attribute lets
+ * clang's -Wformat-nonliteral, on in the fuzz build, accept passing it on). */
+__attribute__((format(printf, 2, 0)))
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -204,6 +207,41 @@ static int content_length_too_large(struct MHD_Connection *conn, size_t limit)
     return *end != '\0' || n > limit;
 }
 
+/* Request smuggling (RFC 9112 6.1, 6.3): a body whose length two HTTP parsers
+ * could read differently (a proxy in front of us and libmicrohttpd, which
+ * would take Transfer-Encoding over Content-Length, or the first of two
+ * Content-Lengths, and keep the connection) is refused and the connection
+ * closed. Found by tests/security/http-layer.test.js. */
+typedef struct {
+    int content_lengths, transfer_encodings, bad;
+} body_framing;
+
+static enum MHD_Result note_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    body_framing *f = cls;
+    (void)kind;
+    if (strpbrk(key, " \t") != NULL) /* "Transfer-Encoding : chunked" */
+        f->bad = 1;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        f->content_lengths++;
+        if (value == NULL || value[0] == '\0' || value[strspn(value, "0123456789")] != '\0')
+            f->bad = 1;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->transfer_encodings++;
+        if (value == NULL || strcasecmp(value, "chunked") != 0)
+            f->bad = 1;
+    }
+    return MHD_YES;
+}
+
+static int framing_is_ambiguous(struct MHD_Connection *conn, const char *version)
+{
+    body_framing f = {0, 0, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, note_framing, &f);
+    return f.bad || f.content_lengths > 1 || f.transfer_encodings > 1 ||
+           (f.transfer_encodings > 0 && (f.content_lengths > 0 || strcmp(version, MHD_HTTP_VERSION_1_1) != 0));
+}
+
 static void reply_too_large(http_request *r)
 {
     err_t e;
@@ -218,7 +256,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     worker_slot *slot = cls;
     http_request *r = *con_cls;
     (void)url;
-    (void)version;
     if (r == NULL)
         return MHD_NO;
     if (r->state == REQ_NEW) {
@@ -238,6 +275,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             err_t e;
             err_set(&e, ERR_HEADERS_TOO_LARGE, "request headers are larger than %d bytes",
                     HTTP_MAX_HEADER_BYTES);
+            http_reply_error(r, &e);
+            return queue_reply(r);
+        }
+        if (framing_is_ambiguous(conn, version)) {
+            err_t e;
+            err_set(&e, ERR_INVALID_REQUEST, "ambiguous request body framing (Content-Length, Transfer-Encoding)");
+            http_add_header(r, "Connection", "close");
             http_reply_error(r, &e);
             return queue_reply(r);
         }
