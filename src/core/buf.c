@@ -50,10 +50,19 @@ int buf_puts(buf_t *b, const char *s)
 
 int buf_printf(buf_t *b, const char *fmt, ...)
 {
+    /* Formatted straight into the room the buffer has (cap counts the NUL;
+     * it is never past max + 1), and a second time only when it did not fit. */
+    size_t room = b->cap - b->len;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(room > 0 ? b->data + b->len : NULL, room, fmt, ap);
     va_end(ap);
+    if (n >= 0 && (size_t)n < room) {
+        b->len += (size_t)n;
+        return 0;
+    }
+    if (room > 0)
+        b->data[b->len] = '\0'; /* undo the cut-off text */
     if (n < 0 || buf_reserve(b, (size_t)n) != 0)
         return -1;
     va_start(ap, fmt);

@@ -1,6 +1,5 @@
 #include "core/pack.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,8 +122,14 @@ static void expand(pack_kind kind, const unsigned char *bytes, size_t n, char *o
         memcpy(out, digits, 2 * n + 1);
         return;
     }
-    snprintf(out, UUID_TEXT_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", digits, digits + 8, digits + 12,
-             digits + 16, digits + 20);
+    static const size_t group_len[] = {8, 4, 4, 4, 12};
+    const char *from = digits;
+    for (size_t g = 0; g < 5; g++) {
+        memcpy(out, from, group_len[g]);
+        out += group_len[g];
+        from += group_len[g];
+        *out++ = g < 4 ? '-' : '\0';
+    }
 }
 
 void pack_unpack(const pack_layout *l, const unsigned char *packed, void *rec)

@@ -12,7 +12,7 @@ static int put_str(buf_t *b, const char *name, const char *s, int first)
 {
     if (s == NULL)
         return -1;
-    if (buf_printf(b, "%s\"%s\":", first ? "" : ",", name) != 0)
+    if (buf_puts(b, first ? "\"" : ",\"") != 0 || buf_puts(b, name) != 0 || buf_puts(b, "\":") != 0)
         return -1;
     return buf_json_string(b, s, strlen(s));
 }
