@@ -125,8 +125,17 @@ process.on('exit', () => {
   }
 });
 
-function startServer(env, extraArgs = [], { timeoutMs = 10000 } = {}) {
-  const proc = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', ...extraArgs], {
+// Running every server under a tool (scripts/valgrind-blackbox): TESSERA_WRAPPER is a command line
+// split on spaces (e.g. "valgrind --log-file=/tmp/vg.%p.log"); each `tessera serve` is spawned as
+// that command with the binary and its arguments appended (CLI calls are not wrapped).
+// TESSERA_TIMEOUT_SCALE (a number, default 1) multiplies the start-up and stop deadlines below.
+const WRAPPER = (process.env.TESSERA_WRAPPER || '').split(' ').filter(Boolean);
+const TIMEOUT_SCALE = Math.max(1, Number(process.env.TESSERA_TIMEOUT_SCALE) || 1);
+
+function startServer(env, extraArgs = [], { timeoutMs: startTimeout = 10000 } = {}) {
+  const timeoutMs = startTimeout * TIMEOUT_SCALE;
+  const argv = [BIN, 'serve', '--listen', '127.0.0.1:0', ...extraArgs];
+  const proc = spawn(WRAPPER.length ? WRAPPER[0] : BIN, WRAPPER.length ? [...WRAPPER.slice(1), ...argv] : argv.slice(1), {
     env: env.vars,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -178,7 +187,8 @@ function startServer(env, extraArgs = [], { timeoutMs = 10000 } = {}) {
       return exitInfo;
     },
     // SIGTERM, wait, and require a clean exit (code 0, no sanitizer report).
-    stop({ timeoutMs: stopTimeout = 20000 } = {}) {
+    stop({ timeoutMs: stopDeadline = 20000 } = {}) {
+      const stopTimeout = stopDeadline * TIMEOUT_SCALE;
       if (!stopping) {
         stopping = (async () => {
           if (!exitInfo) {
