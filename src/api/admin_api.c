@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/hex.h"
 #include "core/xalloc.h"
 #include "domain/access_token.h"
 #include "domain/console.h"
@@ -163,12 +164,13 @@ const char *admin_query_param(http_request *req, const char *name, char *out, si
         if (len > n && strncmp(q, name, n) == 0 && q[n] == '=' && len - n - 1 < cap) {
             memcpy(out, q + n + 1, len - n - 1);
             out[len - n - 1] = '\0';
-            /* decode %XX and '+' (only what filters need: ISO times, emails, actions) */
+            /* decode %XX and '+' (only what filters need: ISO times, emails, actions);
+             * an escape that is not two hex digits, or is %00, stays as it is */
             char *o = out;
             for (const char *s = out; *s; s++) {
-                if (*s == '%' && s[1] && s[2]) {
-                    char hex[3] = {s[1], s[2], 0};
-                    *o++ = (char)strtol(hex, NULL, 16);
+                unsigned char byte;
+                if (*s == '%' && s[1] && s[2] && hex_decode(s + 1, &byte, 1) == 0 && byte != 0) {
+                    *o++ = (char)byte;
                     s += 2;
                 } else {
                     *o++ = *s == '+' ? ' ' : *s;

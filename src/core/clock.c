@@ -35,10 +35,14 @@ int64_t clock_mono_us(void)
 
 void clock_iso8601(int64_t t, char out[21])
 {
-    time_t tt = (time_t)t;
+    /* Clamped to 1970-01-01 .. 9999-12-31T23:59:59Z, so the text always fits
+     * out[21] and is terminated: a time from outside (a claim of a signed
+     * token) may be any 64-bit value, and strftime leaves out undefined when
+     * a year of 5 or more digits does not fit. */
+    time_t tt = (time_t)(t < 0 ? 0 : t > 253402300799 ? 253402300799 : t);
     struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, 21, "%s", t < 0 ? "1970-01-01T00:00:00Z" : "9999-12-31T23:59:59Z");
 }
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */

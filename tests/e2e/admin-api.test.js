@@ -864,6 +864,10 @@ for (const mode of ['admin token', 'console session']) {
       assert.ok(createdOnly.length >= 3, 'action=group.created');
       assert.ok(createdOnly.every((e) => e.action === 'group.created'), 'action= filter lets other actions through');
       assert.deepEqual(createdOnly, all.filter((e) => e.action === 'group.created'));
+      assert.deepEqual(await api.ok('GET', '/audit?action=group%2Ecreated&limit=1000'), createdOnly, '%2E decodes');
+      // An escape that is not two hex digits (or is %00) stays as it is: the filter is not cut short.
+      assert.deepEqual(await api.ok('GET', '/audit?action=group.created%zz&limit=1000'), []);
+      assert.deepEqual(await api.ok('GET', '/audit?action=group.created%00&limit=1000'), []);
       // actor=
       const mine = await api.ok('GET', `/audit?actor=${encodeURIComponent(created.actor)}&limit=1000`);
       assert.ok(mine.length >= 2);

@@ -26,6 +26,30 @@ static void test_buf_respects_max(void **state)
     buf_free(&b);
 }
 
+/* buf_printf formats into the room the buffer has, grows it when the text
+ * does not fit, and leaves it unchanged when max would be passed. */
+static void test_buf_printf_room_and_growth(void **state)
+{
+    (void)state;
+    buf_t b;
+    buf_init(&b, 100);
+    assert_int_equal(buf_puts(&b, "abc"), 0); /* 64 bytes of room */
+    assert_int_equal(buf_printf(&b, "-%d-", 42), 0);
+    assert_string_equal(buf_str(&b), "abc-42-");
+    assert_int_equal(buf_printf(&b, "%070d", 7), 0); /* past the room: grows */
+    assert_int_equal(b.len, 77);
+    assert_string_equal(buf_str(&b) + 7, "0000000000000000000000000000000000000000000000000000000000000000000007");
+    assert_int_equal(buf_printf(&b, "%030d", 1), -1); /* 107 > max */
+    assert_int_equal(b.len, 77);
+    assert_int_equal(strlen(buf_str(&b)), 77);
+    assert_int_equal(buf_printf(&b, "%023d", 1), 0); /* exactly max */
+    assert_int_equal(b.len, 100);
+    assert_int_equal(buf_printf(&b, "%s", ""), 0);
+    assert_int_equal(buf_printf(&b, "x"), -1);
+    assert_int_equal(strlen(buf_str(&b)), 100);
+    buf_free(&b);
+}
+
 static void test_buf_json_string_escapes(void **state)
 {
     (void)state;
@@ -135,6 +159,29 @@ static void test_clock_iso8601(void **state)
         assert_int_equal(clock_parse_iso8601(bad[i], &t), -1);
 }
 
+/* A time from outside (the exp of a token, an expiry typed by an admin) may
+ * be any 64-bit value: the text is clamped to 1970 .. 9999 and always fits
+ * and is terminated (strftime leaves the buffer undefined when a 5-digit
+ * year does not fit, and gmtime_r fails for years beyond int). */
+static void test_clock_iso8601_out_of_range(void **state)
+{
+    (void)state;
+    const int64_t late[] = {253402300799, 253402300800, 4102444800000, INT64_MAX};
+    const int64_t early[] = {-1, -62135596800, INT64_MIN};
+    char out[22];
+    for (size_t i = 0; i < sizeof(late) / sizeof(late[0]); i++) {
+        memset(out, 'x', sizeof(out));
+        clock_iso8601(late[i], out);
+        assert_string_equal(out, "9999-12-31T23:59:59Z");
+        assert_int_equal(out[21], 'x'); /* nothing written past out[21] */
+    }
+    for (size_t i = 0; i < sizeof(early) / sizeof(early[0]); i++) {
+        memset(out, 'x', sizeof(out));
+        clock_iso8601(early[i], out);
+        assert_string_equal(out, "1970-01-01T00:00:00Z");
+    }
+}
+
 static void test_uuid(void **state)
 {
     (void)state;
@@ -177,10 +224,16 @@ static void test_err_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_respects_max),   cmocka_unit_test(test_buf_json_string_escapes),
-        cmocka_unit_test(test_json_strict_rejects), cmocka_unit_test(test_json_nul_byte_rejected),
-        cmocka_unit_test(test_json_raw_member),    cmocka_unit_test(test_hmap_put_get_del),
-        cmocka_unit_test(test_clock_iso8601),      cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_buf_respects_max),
+        cmocka_unit_test(test_buf_printf_room_and_growth),
+        cmocka_unit_test(test_buf_json_string_escapes),
+        cmocka_unit_test(test_json_strict_rejects),
+        cmocka_unit_test(test_json_nul_byte_rejected),
+        cmocka_unit_test(test_json_raw_member),
+        cmocka_unit_test(test_hmap_put_get_del),
+        cmocka_unit_test(test_clock_iso8601),
+        cmocka_unit_test(test_clock_iso8601_out_of_range),
+        cmocka_unit_test(test_uuid),
         cmocka_unit_test(test_err_table),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
