@@ -4,9 +4,10 @@
 #include <string.h>
 
 #include "core/hex.h"
+#include "core/uuid.h"
 #include "core/xalloc.h"
 
-#define UUID_TEXT_LEN 36
+#define UUID_TEXT_LEN (UUID_STR_LEN - 1)
 #define UUID_BYTES 16
 #define HEX_BYTES_MAX 255 /* a tag byte counts them */
 
@@ -116,20 +117,10 @@ void *pack_new(const pack_layout *l, const void *rec, size_t head)
 /* Writes a UUID or HEX field's n bytes back as their lower-case text. */
 static void expand(pack_kind kind, const unsigned char *bytes, size_t n, char *out)
 {
-    char digits[2 * HEX_BYTES_MAX + 1];
-    hex_encode(bytes, n, digits);
-    if (kind == PACK_KIND_HEX) {
-        memcpy(out, digits, 2 * n + 1);
-        return;
-    }
-    static const size_t group_len[] = {8, 4, 4, 4, 12};
-    const char *from = digits;
-    for (size_t g = 0; g < 5; g++) {
-        memcpy(out, from, group_len[g]);
-        out += group_len[g];
-        from += group_len[g];
-        *out++ = g < 4 ? '-' : '\0';
-    }
+    if (kind == PACK_KIND_UUID)
+        uuid_format(bytes, out); /* n is UUID_BYTES: only a UUID's text packs to a tag */
+    else
+        hex_encode(bytes, n, out);
 }
 
 void pack_unpack(const pack_layout *l, const unsigned char *packed, void *rec)

@@ -8,7 +8,7 @@
 
 #include "crypto/crypto.h"
 
-static void uuid_format(unsigned char b[16], char out[UUID_STR_LEN])
+void uuid_format(const unsigned char b[16], char out[UUID_STR_LEN])
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;

@@ -18,6 +18,9 @@ void uuid_v7(char out[UUID_STR_LEN]);
  * the same inputs always give the same id. */
 void uuid_from_name(const char *ns, const char *name, char out[UUID_STR_LEN]);
 
+/* The lower-case text form of the 16 bytes of a UUID. */
+void uuid_format(const unsigned char b[16], char out[UUID_STR_LEN]);
+
 /* 1 when s is exactly 36 chars of 8-4-4-4-12 hex (either case), else 0. */
 int uuid_is_valid(const char *s);
 

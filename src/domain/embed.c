@@ -52,13 +52,6 @@ static int bytes_zero(const unsigned char *b, size_t n)
     return acc == 0;
 }
 
-static void bytes_uuid(const unsigned char b[16], char out[STORE_ID_MAX])
-{
-    char hex[33];
-    hex_encode(b, 16, hex);
-    snprintf(out, STORE_ID_MAX, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
-}
-
 static void ticket_make(directory *d, const char *app_id, const char *jti, const char *atid,
                         int64_t exp, char out[EMBED_TICKET_LEN + 1])
 {
@@ -90,7 +83,7 @@ int embed_ticket_check(directory *d, const char *app_id, const char *ticket, int
     if (!bytes_zero(t + 25, 16)) {
         char atid[STORE_ID_MAX];
         store_token tok;
-        bytes_uuid(t + 25, atid);
+        uuid_format(t + 25, atid);
         if (directory_token_by_id(d, atid, &tok) != 0 || tok.revoked_at != 0)
             return err_set(e, ERR_NOT_FOUND, "no such file (the session has been revoked)");
     }
